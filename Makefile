@@ -1,0 +1,64 @@
+# pcsc11 — build, test and demo targets. See README.md and docs/.
+# Every target works on a fresh Debian 12 machine as root (or with sudo).
+
+GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+BUILD   := build
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/pcsc11/pcsc11/module.Version=$(VERSION)
+FUZZTIME ?= 5s
+
+.PHONY: all deps build test unit fuzz hwtest-ci hwtest demo bench install clean vet
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+# The module (c-shared), the CLI and the virtual card.
+build: | $(BUILD)
+	$(GO) build -buildmode=c-shared -ldflags '$(LDFLAGS)' -o $(BUILD)/libpcsc11.so ./cmd/pcsc11-pkcs11
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BUILD)/pcsc11 ./cmd/pcsc11
+	$(GO) build -o $(BUILD)/pcsc11-vpiv ./cmd/pcsc11-vpiv
+	cc -std=c11 -Wall -Wextra -Werror -I module/include -o $(BUILD)/cabi-test hwtests/cabi/cabi_test.c -ldl
+
+vet:
+	$(GO) vet ./...
+
+# Unit tests (no PC/SC), then a short fuzz run of every parser, then the tests that
+# need a reader against the virtual card through real pcscd.
+test: deps build vet unit fuzz hwtest-ci
+
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /hwtests)
+	$(GO) test -count=1 -race ./apdu/... ./reader/...
+
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZTIME)
+
+hwtest-ci: build
+	@bash scripts/test-hw.sh
+
+# The same hwtests/ suite against a physical reader (PCSC11_HWTEST_READER names it;
+# destructive steps only with PCSC11_HWTEST_DESTRUCTIVE=1).
+hwtest: build
+	@if [ -z "$$PCSC11_HWTEST_READER" ]; then \
+	  echo "hwtest: skipped: set PCSC11_HWTEST_READER to the name of a physical reader (see pcsc_scan -r)"; \
+	else $(GO) test -count=1 -v ./hwtests/...; fi
+
+# The main job: build, start pcscd + the virtual card with demo keys, list slots,
+# tokens and objects through libpcsc11.so with a real client, sign and verify.
+demo: deps build
+	@bash scripts/demo.sh
+
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchmem ./apdu/... ./slot/... ./vpiv/...
+
+install: build
+	install -D -m 0644 $(BUILD)/libpcsc11.so $(DESTDIR)/usr/lib/x86_64-linux-gnu/pkcs11/libpcsc11.so
+	install -D -m 0755 $(BUILD)/pcsc11 $(DESTDIR)/usr/bin/pcsc11
+
+clean:
+	rm -rf $(BUILD)
