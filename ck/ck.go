@@ -276,3 +276,31 @@ const (
 
 // CK_UNAVAILABLE_INFORMATION as the Go side sees it.
 const CK_UNAVAILABLE_INFORMATION ULong = ^ULong(0)
+
+// Certificate categories (CKA_CERTIFICATE_CATEGORY, base spec 3.x CK_CERTIFICATE_CATEGORY).
+const (
+	CK_CERTIFICATE_CATEGORY_UNSPECIFIED  ULong = 0
+	CK_CERTIFICATE_CATEGORY_TOKEN_USER   ULong = 1
+	CK_CERTIFICATE_CATEGORY_AUTHORITY    ULong = 2
+	CK_CERTIFICATE_CATEGORY_OTHER_ENTITY ULong = 3
+)
+
+// Appended by the module helper: RSA private-key attributes (never revealed by a
+// sensitive key, spec 4.9), MGF and OAEP source identifiers (current mechanisms spec,
+// RSA section), the EdDSA mechanism parameter flags.
+const (
+	CKA_PRIVATE_EXPONENT ULong = 0x123
+	CKA_PRIME_1          ULong = 0x124
+	CKA_PRIME_2          ULong = 0x125
+	CKA_EXPONENT_1       ULong = 0x126
+	CKA_EXPONENT_2       ULong = 0x127
+	CKA_COEFFICIENT      ULong = 0x128
+
+	CKG_MGF1_SHA1   ULong = 0x1
+	CKG_MGF1_SHA256 ULong = 0x2
+	CKG_MGF1_SHA384 ULong = 0x3
+	CKG_MGF1_SHA512 ULong = 0x4
+	CKG_MGF1_SHA224 ULong = 0x5
+
+	CKZ_DATA_SPECIFIED ULong = 0x1
+)
