@@ -1,0 +1,124 @@
+package piv
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/pcsc11/pcsc11/apdu"
+)
+
+// Instructions (SP 800-73-4 part 2, 3.x; Yubico PIV extensions for FD/F8/F7).
+const (
+	insSelect      = 0xA4
+	insGetData     = 0xCB
+	insVerify      = 0x20
+	insGeneralAuth = 0x87
+	insGetVersion  = 0xFD
+	insGetSerial   = 0xF8
+	insGetMetadata = 0xF7
+)
+
+// PIN and management key references.
+const (
+	refPIN    = 0x80
+	refMgmKey = 0x9B
+)
+
+// exchange sends one command to the card. A standard PIV instruction answered with
+// 6D00/6E00 means another program selected another application inside its own
+// transaction (gpg, a browser): select PIV again, count the login as lost, and retry
+// once. Yubico instructions are retried only on a YubiKey: other cards legitimately
+// refuse them.
+func (t *Token) exchange(cmd apdu.Command) ([]byte, error) {
+	out, err := t.exchangeOnce(cmd)
+	if err != nil && cmd.INS != insSelect && (cmd.INS < 0xF0 || t.yubikey) &&
+		swIs(err, apdu.SWInsNotSupported, apdu.SWClaNotSupported) {
+		t.loggedIn, t.soLoggedIn = false, false
+		if serr := t.selectApp(); serr != nil {
+			return nil, err
+		}
+		return t.exchangeOnce(cmd)
+	}
+	return out, err
+}
+
+func (t *Token) exchangeOnce(cmd apdu.Command) ([]byte, error) {
+	ext := t.extended && (len(cmd.Data) > apdu.MaxShortData || cmd.Ne > apdu.MaxShortNe)
+	if ext && cmd.Ne > 0 {
+		cmd.Ne = apdu.MaxExtendNe
+	}
+	return apdu.Exchange(t.card, cmd, apdu.Options{Extended: ext})
+}
+
+// selectApp selects PIV by its full AID, falling back to the truncated AID that some
+// cards expect. Any failure of both means this is not a PIV card.
+func (t *Token) selectApp() error {
+	var err error
+	for _, aid := range [][]byte{pivAID, pivAIDTruncated} {
+		_, err = t.exchangeOnce(apdu.Command{INS: insSelect, P1: 0x04, Data: aid, Ne: 256})
+		if err == nil {
+			return nil
+		}
+		if isTransport(err) {
+			return err
+		}
+	}
+	return notRecognized(err)
+}
+
+// getVersion is YubiKey GET VERSION: three bytes, major.minor.patch.
+func (t *Token) getVersion() ([3]byte, error) {
+	var v [3]byte
+	out, err := t.exchangeOnce(apdu.Command{INS: insGetVersion, Ne: 256})
+	if err != nil {
+		return v, err
+	}
+	if len(out) != 3 {
+		return v, fmt.Errorf("piv: GET VERSION answered %d bytes", len(out))
+	}
+	copy(v[:], out)
+	return v, nil
+}
+
+// getSerial is YubiKey GET SERIAL: four bytes, big-endian.
+func (t *Token) getSerial() (uint32, error) {
+	out, err := t.exchangeOnce(apdu.Command{INS: insGetSerial, Ne: 256})
+	if err != nil {
+		return 0, err
+	}
+	if len(out) != 4 {
+		return 0, fmt.Errorf("piv: GET SERIAL answered %d bytes", len(out))
+	}
+	return binary.BigEndian.Uint32(out), nil
+}
+
+// getData reads a data object: GET DATA 00 CB 3F FF with 5C <tag>; the answer is
+// 53 <content>, which is unwrapped. An absent object is an apdu.IsNotFound error.
+func (t *Token) getData(tag uint32) ([]byte, error) {
+	var tb []byte
+	switch {
+	case tag <= 0xFF:
+		tb = []byte{byte(tag)}
+	case tag <= 0xFFFF:
+		tb = []byte{byte(tag >> 8), byte(tag)}
+	default:
+		tb = []byte{byte(tag >> 16), byte(tag >> 8), byte(tag)}
+	}
+	out, err := t.exchange(apdu.Command{INS: insGetData, P1: 0x3F, P2: 0xFF,
+		Data: apdu.EncodeTLV(0x5C, tb), Ne: apdu.MaxExtendNe})
+	if err != nil {
+		return nil, err
+	}
+	v, ok, err := apdu.Find(out, 0x53)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("piv: GET DATA %X: answer is not a 53 object", tag)
+	}
+	return v, nil
+}
+
+// verifyEmpty sends VERIFY with no data: 9000 = verified, 63Cx = x tries left,
+// 6983 = blocked (SP 800-73-4 part 2, 3.2.1).
+func (t *Token) verifyEmpty() error {
+	_, err := t.exchange(apdu.Command{INS: insVerify, P2: refPIN})
+	return err
+}

@@ -1,0 +1,28 @@
+// Package piv is pcsc11's token driver for PIV cards (NIST SP 800-73-4) with the YubiKey
+// PIV extensions. It turns key slots and certificate containers into PKCS#11 objects and
+// runs the private-key primitives on the card; everything else (hashing, padding,
+// verification, public-key encryption) is done in software by the module.
+//
+// Cost on the card, which every application pays when it starts (measured in the
+// tests against the virtual YubiKey 5.7):
+//
+//	Open     3 APDUs: SELECT PIV, GET VERSION, GET SERIAL (cached for the token's life)
+//	Info     1 APDU:  GET METADATA of the PIN (5.3+), else an empty VERIFY; plus one
+//	         GET DATA CHUID, once, on cards without a YubiKey serial
+//	Objects  25 GET METADATA + one GET DATA per slot holding a key on 5.3+, else 25
+//	         GET DATA; read once and cached until Invalidate
+//
+// Choices worth knowing:
+//   - On YubiKey 5.3+ a certificate container is only read for a slot that holds a key
+//     (GET METADATA says so): a certificate alone in an empty slot is not listed there.
+//   - CKA_EC_PARAMS of Ed25519/X25519 keys is the RFC 8410 OID (PKCS#11 v3.0 allows the
+//     OID or the curve-name string; ykcs11 gives the OID).
+//   - CKA_PRIVATE and CKA_ALWAYS_AUTHENTICATE follow the key's PIN policy from metadata,
+//     else SP 800-73-4 (9E needs no PIN, 9C needs it before every use).
+//   - An empty VERIFY between a CKU_CONTEXT_SPECIFIC login and the operation would
+//     count as "another command" on a key with PIN policy always: callers must not
+//     call LoggedIn in between.
+//   - Every call runs in one PC/SC transaction. A reset reported by the reader, or a
+//     PIV instruction answered 6D00 (another program selected another application),
+//     selects PIV again and counts the login as lost.
+package piv

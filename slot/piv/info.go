@@ -1,0 +1,230 @@
+package piv
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pcsc11/pcsc11/apdu"
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/slot"
+)
+
+// PIV PIN length bounds (SP 800-73-4 part 2, 2.4.3: 6 to 8 bytes).
+const (
+	minPINLen = 6
+	maxPINLen = 8
+)
+
+// Info answers CK_TOKEN_INFO. Static facts come from Open; each call costs one APDU
+// for the PIN counter (GET METADATA on the PIN on YubiKey 5.3+, else an empty VERIFY),
+// plus one GET DATA CHUID the first time on a card without a YubiKey serial.
+func (t *Token) Info() (slot.TokenInfo, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	info := slot.TokenInfo{
+		Label:          t.label(),
+		Manufacturer:   "PIV",
+		Model:          "PIV",
+		MinPINLen:      minPINLen,
+		MaxPINLen:      maxPINLen,
+		TotalPublicMem: ck.CK_UNAVAILABLE_INFORMATION,
+		Flags: ck.CKF_LOGIN_REQUIRED | ck.CKF_USER_PIN_INITIALIZED |
+			ck.CKF_TOKEN_INITIALIZED,
+	}
+	if t.yubikey {
+		info.Manufacturer = "Yubico"
+		info.Model = fmt.Sprintf("YubiKey %d.%d", t.version[0], t.version[1])
+		info.FirmwareMajor, info.FirmwareMinor = t.version[0], t.version[1]
+	}
+	if t.opts.ProtectedAuthPath {
+		info.Flags |= ck.CKF_PROTECTED_AUTHENTICATION_PATH
+	}
+	err := t.transact(func() error {
+		flags, err := t.pinFlags()
+		if err != nil {
+			return err
+		}
+		info.Flags |= flags
+		if !t.hasSer && !t.chuidRead {
+			t.chuidSerial, err = t.readCHUIDSerial()
+			if err != nil {
+				return err
+			}
+			t.chuidRead = true
+		}
+		return nil
+	})
+	if err != nil {
+		return slot.TokenInfo{}, err
+	}
+	info.Serial = t.serialString()
+	return info, nil
+}
+
+// label: a label written by pcsc11 if the hook finds one, else a name built from the
+// YubiKey serial, else "PIV".
+func (t *Token) label() string {
+	if t.labelHook != nil {
+		if l := t.labelHook(); l != "" {
+			return l
+		}
+	}
+	if t.yubikey && t.hasSer {
+		return "YubiKey PIV #" + strconv.FormatUint(uint64(t.serial), 10)
+	}
+	if t.yubikey {
+		return "YubiKey PIV"
+	}
+	return "PIV"
+}
+
+func (t *Token) serialString() string {
+	if t.hasSer {
+		return strconv.FormatUint(uint64(t.serial), 10)
+	}
+	return t.chuidSerial
+}
+
+// readCHUIDSerial derives a serial from the CHUID (5FC102): the GUID (tag 34) when it
+// is not all zero, else the FASC-N (tag 30), as hex cut to CK_TOKEN_INFO's 16
+// characters. A missing or unreadable CHUID leaves the serial empty: it is a nicety,
+// not a reason to refuse the token.
+func (t *Token) readCHUIDSerial() (string, error) {
+	data, err := t.getData(0x5FC102)
+	if err != nil {
+		if isTransport(err) {
+			return "", err
+		}
+		return "", nil
+	}
+	tlvs, err := apdu.ParseAll(data)
+	if err != nil {
+		return "", nil
+	}
+	var guid, fascn []byte
+	for _, e := range tlvs {
+		switch e.Tag {
+		case 0x34:
+			guid = e.Value
+		case 0x30:
+			fascn = e.Value
+		}
+	}
+	id := guid
+	if allZero(id) {
+		id = fascn
+	}
+	if allZero(id) {
+		return "", nil
+	}
+	s := strings.ToUpper(hex.EncodeToString(id))
+	if len(s) > 16 {
+		s = s[:16]
+	}
+	return s, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// pinFlags reads the PIN retry counter and maps it to the CKF_USER_PIN_* flags:
+// COUNT_LOW when fewer tries remain than the maximum, FINAL_TRY at one, LOCKED at none.
+func (t *Token) pinFlags() (ck.ULong, error) {
+	left := -1
+	if t.atLeast(5, 3) {
+		m, err := t.getMetadata(refPIN)
+		if _, isSW := apdu.SW(err); err != nil && !isSW {
+			return 0, err // transport failure or a malformed answer
+		}
+		if err == nil && m.hasRetries {
+			t.pinTries = m.retries[0]
+			left = m.retries[1]
+		}
+	}
+	if left < 0 {
+		err := t.verifyEmpty()
+		switch {
+		case err == nil:
+			return 0, nil // verified: the counter is at its maximum
+		case apdu.IsAuthBlocked(err):
+			return ck.CKF_USER_PIN_LOCKED, nil
+		case isTransport(err):
+			return 0, err
+		}
+		n, ok := apdu.RetriesLeft(err)
+		if !ok {
+			return 0, nil // the card does not tell; no flags rather than a failure
+		}
+		left = n
+		if t.pinTries == 0 && t.yubikey {
+			t.pinTries = 3 // YubiKey default before 5.3 exposed the setting
+		}
+		if left > t.pinTries {
+			t.pinTries = left
+		}
+	}
+	return retryFlags(left, t.pinTries), nil
+}
+
+func retryFlags(left, max int) ck.ULong {
+	var f ck.ULong
+	switch {
+	case left <= 0:
+		return ck.CKF_USER_PIN_LOCKED
+	case left == 1:
+		f |= ck.CKF_USER_PIN_FINAL_TRY
+	}
+	if left < max {
+		f |= ck.CKF_USER_PIN_COUNT_LOW
+	}
+	return f
+}
+
+// Mechanisms lists what this card can do with the module's software halves: the card
+// does the private-key primitive, the module hashes, pads and verifies.
+func (t *Token) Mechanisms() []slot.Mechanism {
+	const (
+		hw      = ck.CKF_HW
+		ecFlags = ck.CKF_EC_F_P | ck.CKF_EC_NAMEDCURVE | ck.CKF_EC_UNCOMPRESS
+	)
+	rsaMax := ck.ULong(2048)
+	if t.atLeast(5, 7) {
+		rsaMax = 4096
+	}
+	var m []slot.Mechanism
+	add := func(mech, minBits, maxBits, flags ck.ULong) {
+		m = append(m, slot.Mechanism{Type: mech, MinKeySize: minBits, MaxKeySize: maxBits, Flags: flags})
+	}
+	add(ck.CKM_RSA_PKCS, 1024, rsaMax, hw|ck.CKF_SIGN|ck.CKF_VERIFY|ck.CKF_DECRYPT|ck.CKF_ENCRYPT)
+	add(ck.CKM_RSA_X_509, 1024, rsaMax, hw|ck.CKF_SIGN|ck.CKF_VERIFY|ck.CKF_DECRYPT|ck.CKF_ENCRYPT)
+	add(ck.CKM_RSA_PKCS_PSS, 1024, rsaMax, hw|ck.CKF_SIGN|ck.CKF_VERIFY)
+	add(ck.CKM_RSA_PKCS_OAEP, 1024, rsaMax, hw|ck.CKF_DECRYPT|ck.CKF_ENCRYPT)
+	for _, mech := range []ck.ULong{ck.CKM_SHA1_RSA_PKCS, ck.CKM_SHA224_RSA_PKCS, ck.CKM_SHA256_RSA_PKCS,
+		ck.CKM_SHA384_RSA_PKCS, ck.CKM_SHA512_RSA_PKCS, ck.CKM_SHA1_RSA_PKCS_PSS,
+		ck.CKM_SHA224_RSA_PKCS_PSS, ck.CKM_SHA256_RSA_PKCS_PSS, ck.CKM_SHA384_RSA_PKCS_PSS,
+		ck.CKM_SHA512_RSA_PKCS_PSS} {
+		add(mech, 1024, rsaMax, hw|ck.CKF_SIGN|ck.CKF_VERIFY)
+	}
+	for _, mech := range []ck.ULong{ck.CKM_ECDSA, ck.CKM_ECDSA_SHA1, ck.CKM_ECDSA_SHA224,
+		ck.CKM_ECDSA_SHA256, ck.CKM_ECDSA_SHA384, ck.CKM_ECDSA_SHA512} {
+		add(mech, 256, 384, hw|ck.CKF_SIGN|ck.CKF_VERIFY|ecFlags)
+	}
+	ecdhMin := ck.ULong(256)
+	if t.atLeast(5, 7) {
+		ecdhMin = 255 // X25519
+		add(ck.CKM_EDDSA, 255, 255, hw|ck.CKF_SIGN|ck.CKF_VERIFY)
+	}
+	add(ck.CKM_ECDH1_DERIVE, ecdhMin, 384, hw|ck.CKF_DERIVE|ecFlags)
+	for _, mech := range []ck.ULong{ck.CKM_SHA_1, ck.CKM_SHA224, ck.CKM_SHA256, ck.CKM_SHA384, ck.CKM_SHA512} {
+		add(mech, 0, 0, ck.CKF_DIGEST)
+	}
+	return m
+}

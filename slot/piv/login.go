@@ -1,0 +1,130 @@
+package piv
+
+import (
+	"github.com/pcsc11/pcsc11/apdu"
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/slot"
+)
+
+// Login verifies the PIN (CKU_USER, CKU_CONTEXT_SPECIFIC) or authenticates with the
+// management key given as hex (CKU_SO). A rejected credential is never retried.
+func (t *Token) Login(userType ck.ULong, pin []byte) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch userType {
+	case ck.CKU_USER, ck.CKU_CONTEXT_SPECIFIC:
+		return t.loginUser(pin)
+	case ck.CKU_SO:
+		return t.loginSO(pin)
+	}
+	return slot.NewError(ck.CKR_USER_TYPE_INVALID, "piv: unknown user type", nil)
+}
+
+func (t *Token) loginUser(pin []byte) error {
+	if pin == nil {
+		if t.opts.ProtectedAuthPath {
+			return slot.NewError(ck.CKR_FUNCTION_NOT_SUPPORTED,
+				"piv: PIN entry on the reader's PIN pad is not available in this version; pass the PIN", nil)
+		}
+		return slot.NewError(ck.CKR_ARGUMENTS_BAD, "piv: no PIN given", nil)
+	}
+	// Checked here so that a PIN the card would reject for its length burns no retry.
+	if len(pin) < minPINLen || len(pin) > maxPINLen {
+		return slot.NewError(ck.CKR_PIN_LEN_RANGE, "piv: PIN must be 6 to 8 characters", nil)
+	}
+	// SP 800-73-4 part 2, 2.4.3: the PIN is padded to 8 bytes with FF.
+	buf := make([]byte, maxPINLen)
+	defer clear(buf)
+	for i := range buf {
+		buf[i] = 0xFF
+	}
+	copy(buf, pin)
+	return t.transact(func() error {
+		_, err := t.exchange(apdu.Command{INS: insVerify, P2: refPIN, Data: buf})
+		if err == nil {
+			t.loggedIn = true
+			return nil
+		}
+		t.loggedIn = false
+		return verifyError(err)
+	})
+}
+
+// verifyError maps a VERIFY failure: 63Cx wrong PIN (63C0 and 6983 blocked).
+func verifyError(err error) error {
+	if n, ok := apdu.RetriesLeft(err); ok {
+		if n == 0 {
+			return slot.NewError(ck.CKR_PIN_LOCKED, "piv: PIN blocked", nil)
+		}
+		return slot.NewError(ck.CKR_PIN_INCORRECT, "piv: wrong PIN", nil)
+	}
+	if apdu.IsAuthBlocked(err) {
+		return slot.NewError(ck.CKR_PIN_LOCKED, "piv: PIN blocked", nil)
+	}
+	return err
+}
+
+// Logout resets the PIN's security status with VERIFY P1=FF (SP 800-73-4 part 2,
+// 3.2.1). Cards that refuse it, and a management-key login, are logged out by selecting
+// PIV again, which clears the application's security state.
+func (t *Token) Logout() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	so := t.soLoggedIn
+	t.loggedIn, t.soLoggedIn = false, false
+	return t.transact(func() error {
+		if !so {
+			_, err := t.exchangeOnce(apdu.Command{INS: insVerify, P1: 0xFF, P2: refPIN})
+			if err == nil || isTransport(err) {
+				return err
+			}
+		}
+		return t.selectApp()
+	})
+}
+
+// LoggedIn asks the card whether the PIN is still verified (another program may have
+// reset the card or selected another application). Without a login of ours it answers
+// false without talking to the card.
+func (t *Token) LoggedIn() (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.loggedIn {
+		return false, nil
+	}
+	err := t.transact(func() error {
+		if !t.loggedIn || !t.emptyVerifyReliable() { // lost to a reset seen by transact
+			return nil
+		}
+		err := t.verifyEmpty()
+		if err != nil && !isTransport(err) {
+			if _, ok := apdu.SW(err); ok {
+				t.loggedIn = false
+				return nil
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	return t.loggedIn, nil
+}
+
+// emptyVerifyReliable: an empty VERIFY tells the PIN status without side effects.
+// YubiKey NEO and YubiKey 4 before 4.3.7 always answer 63Cx (yubico-piv-tool issue 77,
+// OpenSC PR 1243), and YubiKey 5.3.1 clears the verified PIN when asked (teleport PR
+// 36427): on those we trust our own record, kept honest by reset detection.
+func (t *Token) emptyVerifyReliable() bool {
+	if !t.yubikey {
+		return true
+	}
+	v := t.version
+	older := func(a, b, c byte) bool {
+		return v[0] < a || (v[0] == a && (v[1] < b || (v[1] == b && v[2] < c)))
+	}
+	if older(4, 3, 7) {
+		return false
+	}
+	return !(v[0] == 5 && v[1] == 3 && v[2] <= 1)
+}

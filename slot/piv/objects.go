@@ -1,0 +1,327 @@
+package piv
+
+import (
+	"crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/asn1"
+	"math/big"
+
+	"github.com/pcsc11/pcsc11/apdu"
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/slot"
+)
+
+// keyInfo is what the token knows about one key slot.
+type keyInfo struct {
+	slot keySlot
+	alg  byte             // PIV algorithm, 0 when no usable key is known
+	pub  crypto.PublicKey // from metadata, else from the certificate
+	cert *certInfo
+	meta *metadata // YubiKey 5.3+ only
+}
+
+// Objects lists the token's objects. The list is read once and cached for the token's
+// life (a new card means a new Token); Invalidate drops it after a write.
+func (t *Token) Objects() ([]slot.Object, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.ensureKeys(); err != nil {
+		return nil, err
+	}
+	return t.objects, nil
+}
+
+// ensureKeys reads the key slots unless cached. Caller holds t.mu.
+func (t *Token) ensureKeys() error {
+	if t.keys != nil {
+		return nil
+	}
+	var keys map[byte]*keyInfo
+	err := t.transact(func() error {
+		var err error
+		keys, err = t.readKeys()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	t.keys = keys
+	t.objects = buildObjects(keys)
+	return nil
+}
+
+// readKeys visits every key slot. On YubiKey 5.3+ GET METADATA tells which slots hold
+// a key (and their policies and public key) in one short answer each, so certificate
+// containers are only read for slots that hold a key: 25 + n APDUs instead of 50. A
+// certificate stored in a slot without a key is therefore not listed on those cards.
+func (t *Token) readKeys() (map[byte]*keyInfo, error) {
+	keys := make(map[byte]*keyInfo, len(slots))
+	useMeta := t.atLeast(5, 3)
+	for _, s := range slots {
+		k := &keyInfo{slot: s}
+		readCert := true
+		if useMeta {
+			m, err := t.getMetadata(s.ref)
+			switch {
+			case err == nil:
+				k.meta = m
+				if knownAlg(m.alg) && len(m.publicKey) > 0 {
+					pub, perr := parsePublicKey(m.alg, m.publicKey)
+					if perr != nil {
+						return nil, perr
+					}
+					k.pub, k.alg = pub, m.alg
+				}
+			case apdu.IsNotFound(err):
+				readCert = false // empty slot
+			default:
+				if _, isSW := apdu.SW(err); !isSW {
+					return nil, err // transport failure or a malformed answer
+				}
+				// The card refuses metadata for this slot: fall back to its certificate.
+			}
+		}
+		if readCert {
+			data, err := t.getData(s.object)
+			switch {
+			case err == nil:
+				c, perr := parseCertContainer(data)
+				if perr != nil {
+					return nil, perr
+				}
+				k.cert = c
+			case apdu.IsNotFound(err), swIs(err, apdu.SWSecurityNotSatisfied):
+			default:
+				return nil, err
+			}
+		}
+		if k.pub == nil && k.cert != nil && k.cert.pub != nil {
+			k.pub, k.alg = k.cert.pub, algorithmOf(k.cert.pub)
+		}
+		keys[s.ref] = k
+	}
+	return keys, nil
+}
+
+func knownAlg(a byte) bool {
+	switch a {
+	case algRSA1024, algRSA2048, algRSA3072, algRSA4096, algP256, algP384, algEd25519, algX25519:
+		return true
+	}
+	return false
+}
+
+// buildObjects turns key slots into PKCS#11 objects, in slot order.
+func buildObjects(keys map[byte]*keyInfo) []slot.Object {
+	var objs []slot.Object
+	for _, s := range slots {
+		k := keys[s.ref]
+		if k == nil {
+			continue
+		}
+		if k.cert != nil {
+			objs = append(objs, slot.Object{Key: certKey(s.ref), Attrs: certAttrs(k)})
+		}
+		if k.pub != nil {
+			objs = append(objs,
+				slot.Object{Key: pubKey(s.ref), Attrs: pubAttrs(k)},
+				slot.Object{Key: privKey(s.ref), Attrs: privAttrs(k)})
+		}
+	}
+	return objs
+}
+
+func certAttrs(k *keyInfo) slot.Attributes {
+	c := k.cert
+	sum := sha1.Sum(c.der)
+	return slot.Attributes{
+		ck.CKA_CLASS:                ck.CKO_CERTIFICATE,
+		ck.CKA_TOKEN:                true,
+		ck.CKA_PRIVATE:              false,
+		ck.CKA_MODIFIABLE:           false,
+		ck.CKA_LABEL:                "X.509 Certificate for " + k.slot.name,
+		ck.CKA_ID:                   []byte{k.slot.id},
+		ck.CKA_CERTIFICATE_TYPE:     ck.CKC_X_509,
+		ck.CKA_TRUSTED:              false,
+		ck.CKA_CERTIFICATE_CATEGORY: ck.CK_CERTIFICATE_CATEGORY_TOKEN_USER,
+		ck.CKA_CHECK_VALUE:          sum[:3], // base spec 4.6.3: first 3 bytes of SHA-1
+		ck.CKA_VALUE:                c.der,
+		ck.CKA_SUBJECT:              c.subject,
+		ck.CKA_ISSUER:               c.issuer,
+		ck.CKA_SERIAL_NUMBER:        c.serial,
+		ck.CKA_PUBLIC_KEY_INFO:      c.spki,
+	}
+}
+
+// commonKeyAttrs are shared by the public and private key objects of a slot.
+func commonKeyAttrs(k *keyInfo, label string) slot.Attributes {
+	a := slot.Attributes{
+		ck.CKA_TOKEN:           true,
+		ck.CKA_MODIFIABLE:      false,
+		ck.CKA_LABEL:           label + k.slot.name,
+		ck.CKA_ID:              []byte{k.slot.id},
+		ck.CKA_KEY_TYPE:        keyType(k.alg),
+		ck.CKA_LOCAL:           k.local(),
+		ck.CKA_SUBJECT:         []byte{},
+		ck.CKA_DERIVE:          false,
+		ck.CKA_PUBLIC_KEY_INFO: spkiOf(k),
+	}
+	if k.local() {
+		a[ck.CKA_KEY_GEN_MECHANISM] = keyGenMechanism(k.alg)
+	} else {
+		a[ck.CKA_KEY_GEN_MECHANISM] = ck.CK_UNAVAILABLE_INFORMATION
+	}
+	if k.cert != nil {
+		a[ck.CKA_SUBJECT] = k.cert.subject
+	}
+	switch pub := k.pub.(type) {
+	case *rsa.PublicKey:
+		a[ck.CKA_MODULUS] = pub.N.Bytes()
+		a[ck.CKA_PUBLIC_EXPONENT] = big.NewInt(int64(pub.E)).Bytes()
+		a[ck.CKA_MODULUS_BITS] = ck.ULong(pub.N.BitLen())
+	case *ecdsa.PublicKey:
+		point, _ := pub.Bytes() // cannot fail for a parsed P-256/P-384 key
+		a[ck.CKA_EC_PARAMS] = ecParams(k.alg)
+		a[ck.CKA_EC_POINT] = octetString(point)
+	case ed25519.PublicKey:
+		a[ck.CKA_EC_PARAMS] = ecParams(k.alg)
+		a[ck.CKA_EC_POINT] = octetString(pub)
+	case *ecdh.PublicKey:
+		a[ck.CKA_EC_PARAMS] = ecParams(k.alg)
+		a[ck.CKA_EC_POINT] = octetString(pub.Bytes())
+	}
+	return a
+}
+
+func pubAttrs(k *keyInfo) slot.Attributes {
+	a := commonKeyAttrs(k, "Public key for ")
+	a[ck.CKA_CLASS] = ck.CKO_PUBLIC_KEY
+	a[ck.CKA_PRIVATE] = false
+	a[ck.CKA_TRUSTED] = false
+	a[ck.CKA_ENCRYPT] = k.isRSA()
+	a[ck.CKA_WRAP] = false
+	a[ck.CKA_VERIFY] = k.canSign()
+	a[ck.CKA_VERIFY_RECOVER] = false
+	a[ck.CKA_DERIVE] = k.canDerive()
+	return a
+}
+
+func privAttrs(k *keyInfo) slot.Attributes {
+	a := commonKeyAttrs(k, "Private key for ")
+	private := k.needsPIN()
+	a[ck.CKA_CLASS] = ck.CKO_PRIVATE_KEY
+	a[ck.CKA_PRIVATE] = private
+	a[ck.CKA_SENSITIVE] = true
+	a[ck.CKA_EXTRACTABLE] = false
+	// A key imported into the card existed outside it before: it was not always
+	// sensitive. Without metadata we assume the usual case, generated on the card.
+	imported := k.meta != nil && k.meta.origin == originImported
+	a[ck.CKA_ALWAYS_SENSITIVE] = !imported
+	a[ck.CKA_NEVER_EXTRACTABLE] = !imported
+	a[ck.CKA_SIGN] = k.canSign()
+	a[ck.CKA_SIGN_RECOVER] = false
+	a[ck.CKA_DECRYPT] = k.isRSA()
+	a[ck.CKA_UNWRAP] = false
+	a[ck.CKA_DERIVE] = k.canDerive()
+	// Base spec 4.9: CKA_ALWAYS_AUTHENTICATE only with CKA_PRIVATE.
+	a[ck.CKA_ALWAYS_AUTHENTICATE] = private && k.alwaysAuth()
+	return a
+}
+
+func (k *keyInfo) isRSA() bool { return rsaBits(k.alg) != 0 }
+func (k *keyInfo) canSign() bool {
+	return k.isRSA() || k.alg == algP256 || k.alg == algP384 || k.alg == algEd25519
+}
+func (k *keyInfo) canDerive() bool { return k.alg == algP256 || k.alg == algP384 || k.alg == algX25519 }
+
+// local: the key was generated on the card (metadata origin); unknown without metadata.
+func (k *keyInfo) local() bool { return k.meta != nil && k.meta.origin == originGenerated }
+
+// needsPIN follows the card's PIN policy when metadata gives it, else SP 800-73-4:
+// every key but card authentication (9E) needs the PIN.
+func (k *keyInfo) needsPIN() bool {
+	if k.meta != nil && k.meta.pinPolicy != 0 {
+		return k.meta.pinPolicy != pinPolicyNever
+	}
+	return !k.slot.pinNone
+}
+
+// alwaysAuth: PIN policy "always" from metadata, else the 9C convention.
+func (k *keyInfo) alwaysAuth() bool {
+	if k.meta != nil && k.meta.pinPolicy != 0 {
+		return k.meta.pinPolicy == pinPolicyAlways
+	}
+	return k.slot.always
+}
+
+func keyType(alg byte) ck.ULong {
+	switch alg {
+	case algP256, algP384:
+		return ck.CKK_EC
+	case algEd25519:
+		return ck.CKK_EC_EDWARDS
+	case algX25519:
+		return ck.CKK_EC_MONTGOMERY
+	}
+	return ck.CKK_RSA
+}
+
+func keyGenMechanism(alg byte) ck.ULong {
+	switch alg {
+	case algP256, algP384:
+		return ck.CKM_EC_KEY_PAIR_GEN
+	case algEd25519:
+		return ck.CKM_EC_EDWARDS_KEY_PAIR_GEN
+	case algX25519:
+		return ck.CKM_EC_MONTGOMERY_KEY_PAIR_GEN
+	}
+	return ck.CKM_RSA_PKCS_KEY_PAIR_GEN
+}
+
+// ecParams is CKA_EC_PARAMS: the DER OID of the curve. For Edwards and Montgomery keys
+// PKCS#11 v3.0 (curr 2.3.5/2.3.7) allows either the curveName PrintableString or the
+// oId choice; we give the RFC 8410 OID, which ykcs11 also uses and which v3.1 made the
+// preferred form.
+func ecParams(alg byte) []byte {
+	switch alg {
+	case algP256:
+		return []byte{0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07} // 1.2.840.10045.3.1.7
+	case algP384:
+		return []byte{0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22} // 1.3.132.0.34
+	case algEd25519:
+		return []byte{0x06, 0x03, 0x2B, 0x65, 0x70} // 1.3.101.112
+	case algX25519:
+		return []byte{0x06, 0x03, 0x2B, 0x65, 0x6E} // 1.3.101.110
+	}
+	return nil
+}
+
+// octetString is CKA_EC_POINT: the point wrapped in a DER OCTET STRING (X9.62 for
+// Weierstrass curves; the raw RFC 8032/7748 encoding for Ed25519/X25519).
+func octetString(b []byte) []byte {
+	out, _ := asn1.Marshal(b) // a []byte always marshals
+	return out
+}
+
+// spkiOf is CKA_PUBLIC_KEY_INFO: the certificate's SPKI, else one built from the key.
+func spkiOf(k *keyInfo) []byte {
+	if k.cert != nil && k.cert.pub != nil && algorithmOf(k.cert.pub) == k.alg && samePublic(k.cert.pub, k.pub) {
+		return k.cert.spki
+	}
+	der, err := x509.MarshalPKIXPublicKey(k.pub)
+	if err != nil {
+		return []byte{}
+	}
+	return der
+}
+
+func samePublic(a, b crypto.PublicKey) bool {
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	e, ok := a.(equaler)
+	return ok && e.Equal(b)
+}

@@ -1,0 +1,69 @@
+package piv
+
+import "fmt"
+
+// keySlot is one PIV key reference with the data object that holds its certificate.
+// CKA_ID and labels follow the conventions of OpenSC and Yubico's ykcs11 so that
+// configurations written for those modules (ssh -I, libp11 URIs) keep working:
+// 9A=01, 9C=02, 9D=03, 9E=04, retired 82..95 = 05..18, F9 = 19.
+type keySlot struct {
+	ref     byte   // key reference (P2 of GENERAL AUTHENTICATE)
+	object  uint32 // certificate data object tag (SP 800-73-4 part 1, table 3)
+	id      byte   // CKA_ID
+	name    string // "PIV Authentication", "Retired Key 3", ...
+	pinNone bool   // 9E: SP 800-73-4 card authentication key, usable without PIN
+	always  bool   // 9C: SP 800-73-4 requires a PIN verification right before each use
+}
+
+// slots lists every key slot in CKA_ID order; built once at init from the fixed table.
+var slots = buildSlots()
+
+func buildSlots() []keySlot {
+	s := []keySlot{
+		{ref: 0x9A, object: 0x5FC105, id: 0x01, name: "PIV Authentication"},
+		{ref: 0x9C, object: 0x5FC10A, id: 0x02, name: "Digital Signature", always: true},
+		{ref: 0x9D, object: 0x5FC10B, id: 0x03, name: "Key Management"},
+		{ref: 0x9E, object: 0x5FC101, id: 0x04, name: "Card Authentication", pinNone: true},
+	}
+	for i := 0; i < 20; i++ {
+		s = append(s, keySlot{
+			ref:    byte(0x82 + i),
+			object: uint32(0x5FC10D + i),
+			id:     byte(0x05 + i),
+			name:   fmt.Sprintf("Retired Key %d", i+1),
+		})
+	}
+	// F9: the YubiKey attestation key; its certificate lives in a Yubico object.
+	s = append(s, keySlot{ref: 0xF9, object: 0x5FFF01, id: 0x19, name: "PIV Attestation"})
+	return s
+}
+
+// slotByRef finds a slot by key reference.
+func slotByRef(ref byte) (keySlot, bool) {
+	for _, s := range slots {
+		if s.ref == ref {
+			return s, true
+		}
+	}
+	return keySlot{}, false
+}
+
+// Object keys: "cert/9a", "pub/9a", "priv/9a" (slot.Object.Key).
+func certKey(ref byte) string { return fmt.Sprintf("cert/%02x", ref) }
+func pubKey(ref byte) string  { return fmt.Sprintf("pub/%02x", ref) }
+func privKey(ref byte) string { return fmt.Sprintf("priv/%02x", ref) }
+
+// parsePrivKey turns "priv/9c" back into a key reference.
+func parsePrivKey(key string) (byte, bool) {
+	var ref byte
+	if len(key) != 7 || key[:5] != "priv/" {
+		return 0, false
+	}
+	if _, err := fmt.Sscanf(key[5:], "%02x", &ref); err != nil {
+		return 0, false
+	}
+	if _, ok := slotByRef(ref); !ok || privKey(ref) != key {
+		return 0, false
+	}
+	return ref, true
+}

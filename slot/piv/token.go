@@ -1,0 +1,212 @@
+package piv
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/pcsc11/pcsc11/apdu"
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/reader"
+	"github.com/pcsc11/pcsc11/slot"
+)
+
+// Options tune a token.
+type Options struct {
+	// ProtectedAuthPath: the reader has a PIN pad; the token advertises
+	// CKF_PROTECTED_AUTHENTICATION_PATH.
+	ProtectedAuthPath bool
+	// NoExtendedAPDU forces short APDUs with chaining and GET RESPONSE even on cards
+	// known to support extended length (a reader that cannot carry them).
+	NoExtendedAPDU bool
+}
+
+// Token is a PIV card behind one reader.Card. The slot manager serializes calls; the
+// mutex only protects against a careless caller.
+type Token struct {
+	mu     sync.Mutex
+	card   reader.Card
+	reader string
+	opts   Options
+
+	// Static facts, read once at Open.
+	yubikey  bool
+	version  [3]byte // YubiKey firmware major.minor.patch
+	serial   uint32
+	hasSer   bool
+	extended bool // send extended APDUs (YubiKey 4+)
+
+	chuidSerial string // serial derived from the CHUID, computed on demand
+	chuidRead   bool
+
+	pinTries int // maximum PIN tries (metadata), or the highest counter seen
+
+	loggedIn   bool // CKU_USER verified by us and not lost since
+	soLoggedIn bool // management key authenticated
+	needSelect bool // a reset was seen mid-transaction: select PIV before the next command
+
+	objects []slot.Object // cached object list, nil until read
+	keys    map[byte]*keyInfo
+
+	// labelHook returns a token label stored on the card by pcsc11 (C_InitToken);
+	// "" when none. Left as a hook until the label object exists.
+	labelHook func() string
+}
+
+var _ slot.Token = (*Token)(nil)
+
+// PIV application identifier (SP 800-73-4 part 1, 2.2) and its truncated form, which
+// real cards also accept for SELECT.
+var (
+	pivAID          = []byte{0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00}
+	pivAIDTruncated = []byte{0xA0, 0x00, 0x00, 0x03, 0x08}
+)
+
+// Open selects the PIV application on card and reads the static facts of the token
+// (YubiKey version and serial). A card without PIV is CKR_TOKEN_NOT_RECOGNIZED.
+func Open(card reader.Card, readerName string, opts Options) (slot.Token, error) {
+	if card == nil {
+		return nil, slot.NewError(ck.CKR_ARGUMENTS_BAD, "piv: no card", nil)
+	}
+	// needSelect makes transact select PIV first, exactly once even if the card
+	// reports a reset.
+	t := &Token{card: card, reader: readerName, opts: opts, needSelect: true}
+	err := t.transact(t.readStaticFacts)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// readStaticFacts learns whether the card is a YubiKey (GET VERSION answered) and its
+// serial. Other PIV cards answer 6D00 to these Yubico instructions.
+func (t *Token) readStaticFacts() error {
+	v, err := t.getVersion()
+	if err != nil {
+		if isTransport(err) {
+			return err
+		}
+		return nil // not a YubiKey
+	}
+	t.yubikey, t.version = true, v
+	t.extended = v[0] >= 4 && !t.opts.NoExtendedAPDU
+	if v[0] >= 5 { // GET SERIAL exists from firmware 5.0
+		s, err := t.getSerial()
+		if err != nil && isTransport(err) {
+			return err
+		}
+		if err == nil {
+			t.serial, t.hasSer = s, true
+		}
+	}
+	return nil
+}
+
+// atLeast reports a YubiKey with firmware ≥ major.minor.
+func (t *Token) atLeast(major, minor byte) bool {
+	if !t.yubikey {
+		return false
+	}
+	return t.version[0] > major || (t.version[0] == major && t.version[1] >= minor)
+}
+
+// Invalidate drops the cached object list (after a write to the card).
+func (t *Token) Invalidate() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.objects, t.keys = nil, nil
+}
+
+// Close releases the card connection.
+func (t *Token) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.loggedIn, t.soLoggedIn = false, false
+	if err := t.card.Close(); err != nil {
+		return readerError("close", err)
+	}
+	return nil
+}
+
+// transact runs fn inside one PC/SC transaction. When the card was reset since our last
+// transaction, PIV is selected again and every login is marked lost before fn runs
+// (DESIGN: another program may reset the card).
+func (t *Token) transact(fn func() error) error {
+	err := t.card.BeginTransaction()
+	reset := errors.Is(err, reader.ErrCardReset)
+	if err != nil && !reset {
+		return readerError("begin transaction", err)
+	}
+	defer t.card.EndTransaction()
+	if reset || t.needSelect {
+		t.loggedIn, t.soLoggedIn = false, false
+		if err := t.selectApp(); err != nil {
+			return mapErr("re-select after reset", err)
+		}
+		t.needSelect = false
+	}
+	err = fn()
+	if errors.Is(err, reader.ErrCardReset) {
+		// Reset between two of our APDUs: the card's security state is gone.
+		t.loggedIn, t.soLoggedIn, t.needSelect = false, false, true
+	}
+	return mapErr("card", err)
+}
+
+// mapErr turns an error from the card layer into *slot.Error; an *slot.Error passes.
+func mapErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *slot.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	if isTransport(err) {
+		return readerError(what, err)
+	}
+	return slot.NewError(ck.CKR_DEVICE_ERROR, "piv: "+what, err)
+}
+
+// isTransport reports errors of the reader below us (not card status words).
+func isTransport(err error) bool {
+	for _, e := range []error{reader.ErrCardReset, reader.ErrCardRemoved, reader.ErrNoCard,
+		reader.ErrReaderGone, reader.ErrCancelled} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// readerError maps the reader sentinels to their natural CKR_ codes.
+func readerError(what string, err error) error {
+	rv := ck.CKR_DEVICE_ERROR
+	switch {
+	case errors.Is(err, reader.ErrCardRemoved), errors.Is(err, reader.ErrNoCard):
+		rv = ck.CKR_DEVICE_REMOVED
+	case errors.Is(err, reader.ErrReaderGone):
+		rv = ck.CKR_DEVICE_REMOVED
+	case errors.Is(err, reader.ErrCancelled):
+		rv = ck.CKR_FUNCTION_CANCELED
+	}
+	return slot.NewError(rv, "piv: "+what, err)
+}
+
+// swIs reports a card status word in err.
+func swIs(err error, sws ...uint16) bool {
+	sw, ok := apdu.SW(err)
+	if !ok {
+		return false
+	}
+	for _, s := range sws {
+		if sw == s {
+			return true
+		}
+	}
+	return false
+}
+
+// notRecognized is the error of Open for a card without a PIV application.
+func notRecognized(err error) error {
+	return slot.NewError(ck.CKR_TOKEN_NOT_RECOGNIZED, "piv: no PIV application on the card", err)
+}
