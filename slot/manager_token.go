@@ -1,0 +1,132 @@
+package slot
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/reader"
+)
+
+// Token returns the token in slot id, connecting to the card and running the driver
+// on first use. When the card changed since (the generation moved on, or the card
+// reported its removal), the old Token is closed and a new one opened. The Token is
+// the driver's own value (so drivers' extra interfaces stay reachable); drivers
+// serialize their own calls.
+//
+// Errors: CKR_SLOT_ID_INVALID, CKR_TOKEN_NOT_PRESENT (empty slot, or the card left
+// while connecting), CKR_TOKEN_NOT_RECOGNIZED (from the driver, remembered until the
+// card changes), CKR_DEVICE_ERROR.
+func (m *Manager) Token(id ID) (Token, error) {
+	m.mu.Lock()
+	s, err := m.lookup(id)
+	m.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	s.op.Lock()
+	defer s.op.Unlock()
+
+	m.mu.Lock()
+	closed, gen := m.closed, s.gen
+	m.mu.Unlock()
+	if closed {
+		return nil, errNotInitialized()
+	}
+	if s.card != nil && s.card.lost.Load() && s.tokGen == gen {
+		gen = m.cardLost(s, gen)
+	}
+	if s.tok != nil && s.tokGen == gen {
+		return s.tok, nil
+	}
+	s.dropToken()
+	if s.tokErr != nil && s.tokGen == gen {
+		return nil, s.tokErr
+	}
+	s.tokErr = nil
+
+	m.mu.Lock()
+	present, name := s.attached && s.state.Present, s.name
+	gen = s.gen
+	m.mu.Unlock()
+	if !present {
+		return nil, NewError(ck.CKR_TOKEN_NOT_PRESENT, "slot: no card in "+name, nil)
+	}
+
+	card, err := m.b.Connect(name)
+	if err != nil {
+		if errorsIsAny(err, reader.ErrNoCard, reader.ErrCardRemoved, reader.ErrReaderGone) {
+			return nil, NewError(ck.CKR_TOKEN_NOT_PRESENT, "slot: card left "+name, err)
+		}
+		return nil, NewError(ck.CKR_DEVICE_ERROR, "slot: cannot connect to the card in "+name, err)
+	}
+	wc := &watchedCard{Card: card}
+	tok, err := m.drv(wc, name)
+	if err == nil && tok == nil {
+		err = NewError(ck.CKR_TOKEN_NOT_RECOGNIZED, "slot: driver returned no token", nil)
+	}
+	if err != nil {
+		wc.Close()
+		var se *Error
+		switch {
+		case errors.As(err, &se) && se.RV == ck.CKR_TOKEN_NOT_RECOGNIZED:
+			s.tokErr, s.tokGen = err, gen
+		case errors.As(err, &se):
+		case errorsIsAny(err, reader.ErrNoCard, reader.ErrCardRemoved, reader.ErrReaderGone):
+			err = NewError(ck.CKR_TOKEN_NOT_PRESENT, "slot: card left "+name, err)
+		default:
+			err = NewError(ck.CKR_DEVICE_ERROR, "slot: opening the token in "+name, err)
+		}
+		return nil, err
+	}
+	s.tok, s.card, s.tokGen = tok, wc, gen
+	return tok, nil
+}
+
+// dropToken closes the slot's token and its card. s.op held.
+func (s *slotEntry) dropToken() {
+	if s.tok != nil {
+		s.tok.Close()
+		s.tok = nil
+	}
+	if s.card != nil {
+		s.card.Close() // the driver normally did; closing twice is harmless
+		s.card = nil
+	}
+}
+
+// watchedCard is the Card handed to drivers: it notes when the card reports that it is
+// gone, which the monitor may not have heard of yet.
+type watchedCard struct {
+	reader.Card
+	lost      atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func (w *watchedCard) note(err error) error {
+	if errorsIsAny(err, reader.ErrCardRemoved, reader.ErrReaderGone, reader.ErrNoCard) {
+		w.lost.Store(true)
+	}
+	return err
+}
+
+func (w *watchedCard) Transmit(cmd []byte) ([]byte, error) {
+	rsp, err := w.Card.Transmit(cmd)
+	return rsp, w.note(err)
+}
+
+func (w *watchedCard) BeginTransaction() error { return w.note(w.Card.BeginTransaction()) }
+
+func (w *watchedCard) EndTransaction() error { return w.note(w.Card.EndTransaction()) }
+
+func (w *watchedCard) Control(code uint32, in []byte) ([]byte, error) {
+	out, err := w.Card.Control(code, in)
+	return out, w.note(err)
+}
+
+func (w *watchedCard) Close() error {
+	w.closeOnce.Do(func() { w.closeErr = w.Card.Close() })
+	return w.closeErr
+}
