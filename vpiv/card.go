@@ -1,0 +1,173 @@
+package vpiv
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// DefaultSerial is the serial number of a card created with Options.Serial = 0.
+const DefaultSerial uint32 = 12345678
+
+// Firmware version reported by GET VERSION and in attestation certificates.
+var firmware = [3]byte{5, 7, 1}
+
+// atr is the answer to reset of a YubiKey 5 (USB, CCID interface): T=1, historical
+// bytes 80 73 C0 21 C0 followed by "YubiKey" and the TCK.
+var atr = []byte{
+	0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15, 0x80, 0x73, 0xC0, 0x21,
+	0xC0, 0x57, 0x59, 0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0x40,
+}
+
+// Options configure a card.
+type Options struct {
+	// Serial is the YubiKey serial (GET SERIAL, attestation); 0 keeps the one in the
+	// state file, or DefaultSerial for a new card.
+	Serial uint32
+	// StatePath is "" for a memory-only card; otherwise the JSON state file, loaded when
+	// present and rewritten atomically after every change of persistent state.
+	StatePath string
+	// Rand is the source of witnesses, challenges and serial numbers; nil = crypto/rand.
+	// (Since Go 1.26 key generation always uses the system source.)
+	Rand io.Reader
+}
+
+// Card is one virtual PIV card. All methods are safe for concurrent use; Process runs
+// one APDU at a time.
+type Card struct {
+	mu   sync.Mutex
+	opts Options
+	rand io.Reader
+
+	st persistent // everything that survives a power cycle
+
+	// Volatile state, cleared by power-off, reset and SELECT of another application.
+	selected    bool
+	pinVerified bool
+	// pinJust: the last complete command was a successful VERIFY; a key with PIN
+	// policy "always" needs it.
+	pinJust   bool
+	mgmtAuth  bool
+	witness   []byte // pending mutual authentication witness (9B)
+	challenge []byte // pending external authentication challenge (9B)
+
+	chain     []byte // command chaining: data collected so far
+	chainHdr  [3]byte
+	chaining  bool
+	pending   []byte // response bytes waiting for GET RESPONSE
+	dirty     bool   // persistent state changed by the current command
+	resetGen  uint64 // bumped by every power-off/reset (Memory reports ErrCardReset)
+	cmds      uint64
+	bytesIn   uint64
+	bytesOut  uint64
+	poweredOn bool
+}
+
+// New creates a card: it loads opts.StatePath when that file exists, else it makes a
+// factory-fresh card (PIN 123456, PUK 12345678, AES-192 management key
+// 010203040506070801020304050607080102030405060708, attestation key in F9) and, when
+// StatePath is set, writes it there.
+func New(opts Options) (_ *Card, err error) {
+	defer catch(&err)
+	c := &Card{opts: opts, rand: opts.Rand, poweredOn: true}
+	if c.rand == nil {
+		c.rand = rand.Reader
+	}
+	loaded := false
+	if opts.StatePath != "" {
+		ok, err := c.load(opts.StatePath)
+		if err != nil {
+			return nil, err
+		}
+		loaded = ok
+	}
+	if !loaded {
+		if err := c.factory(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Serial != 0 && opts.Serial != c.st.serial {
+		c.st.serial = opts.Serial
+		loaded = false // the attestation certificate names no serial; only the file changes
+	}
+	if !loaded && opts.StatePath != "" {
+		if err := c.save(); err != nil {
+			return nil, fmt.Errorf("vpiv: writing state: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// ATR returns the card's answer to reset (a YubiKey 5 ATR).
+func (c *Card) ATR() []byte { return append([]byte(nil), atr...) }
+
+// PowerOn powers the card up with a clean volatile state.
+func (c *Card) PowerOn() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clearVolatile()
+	c.poweredOn = true
+}
+
+// PowerOff powers the card down: every security status is lost.
+func (c *Card) PowerOff() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clearVolatile()
+	c.resetGen++
+	c.poweredOn = false
+}
+
+// Reset is a warm reset: every security status is lost, no application is selected.
+func (c *Card) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clearVolatile()
+	c.resetGen++
+	c.poweredOn = true
+}
+
+// APDUCount reports how many command APDUs the card processed and the bytes in and out
+// (status words included), for the benchmark rig.
+func (c *Card) APDUCount() (commands, bytesIn, bytesOut uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cmds, c.bytesIn, c.bytesOut
+}
+
+func (c *Card) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resetGen
+}
+
+func (c *Card) clearVolatile() {
+	c.selected = false
+	c.clearSecurity()
+	c.chain, c.chaining = nil, false
+	c.pending = nil
+}
+
+// clearSecurity drops PIN and management key status (SELECT of another application
+// does this on a YubiKey, as does a reset).
+func (c *Card) clearSecurity() {
+	c.pinVerified, c.pinJust, c.mgmtAuth = false, false, false
+	c.witness, c.challenge = nil, nil
+}
+
+// catch turns a panic (a failing random source) into an error for the non-APDU entry
+// points; Process has its own recover.
+func catch(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("vpiv: %v", r)
+	}
+}
+
+func (c *Card) random(n int) []byte {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(c.rand, b); err != nil {
+		panic(fmt.Sprintf("vpiv: random source failed: %v", err)) // Process answers 6F00
+	}
+	return b
+}

@@ -1,0 +1,155 @@
+package vpiv
+
+import (
+	"crypto"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/pcsc11/pcsc11/apdu"
+)
+
+// demoSlots is what Provision("demo") puts on an empty card.
+var demoSlots = []struct {
+	ref  byte
+	alg  byte
+	obj  uint32
+	name string
+}{
+	{refAuth, algRSA2048, objCertPIVAuth, "PIV Authentication"},
+	{refSign, algECP256, objCertSign, "Digital Signature"},
+	{refKeyMgmt, algRSA2048, objCertKeyMgmt, "Key Management"},
+	{refCardAuth, algECP256, objCertCardAuth, "Card Authentication"},
+}
+
+// Provision loads profiles onto the card; several may be joined with "+"
+// (e.g. "demo+3des").
+//
+//	"factory": nothing (the card as it leaves the factory).
+//	"demo":    when 9A, 9C, 9D and 9E hold no key and no certificate: RSA-2048 in 9A
+//	           and 9D, P-256 in 9C and 9E (generated on card, default policies), a
+//	           self-signed certificate "pcsc11 demo <slot name>" in each container, and
+//	           a CHUID and CCC like ykman writes. A card that has any of them is left alone.
+//	"3des":    the management key becomes 3DES with the default value, as on YubiKeys
+//	           before 5.7 (yubico-piv-tool/ykcs11 2.2 assume it) — only when the
+//	           management key is still the factory AES-192 one.
+func (c *Card) Provision(profile string) (err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer catch(&err)
+	parts := strings.Split(profile, "+")
+	for _, p := range parts {
+		switch p {
+		case "factory", "demo", "3des":
+		default:
+			return fmt.Errorf("vpiv: unknown profile %q (want demo, 3des or factory)", p)
+		}
+	}
+	for _, p := range parts {
+		switch p {
+		case "demo":
+			err = c.provisionDemo()
+		case "3des":
+			if c.st.mgmtAlg == defaultMgmtAlg && c.st.mgmtDefault {
+				c.st.mgmtAlg = alg3DES
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if c.opts.StatePath != "" {
+		return c.save()
+	}
+	return nil
+}
+
+func (c *Card) provisionDemo() error {
+	for _, s := range demoSlots {
+		if c.st.keys[s.ref] != nil {
+			return nil
+		}
+		if _, ok := c.st.objects[s.obj]; ok {
+			return nil
+		}
+	}
+	keys := map[byte]*slotKey{}
+	objs := map[uint32][]byte{}
+	for _, s := range demoSlots {
+		priv, err := c.generateKey(s.alg)
+		if err != nil {
+			return fmt.Errorf("vpiv: demo key %02X: %w", s.ref, err)
+		}
+		der, err := c.selfSigned(priv, "pcsc11 demo "+s.name)
+		if err != nil {
+			return fmt.Errorf("vpiv: demo certificate %02X: %w", s.ref, err)
+		}
+		keys[s.ref] = &slotKey{alg: s.alg, pinPolicy: defaultPINPolicy(s.ref), touchPolicy: touchNever,
+			origin: originGenerated, priv: priv}
+		objs[s.obj] = certContainer(der)
+	}
+	for ref, k := range keys {
+		c.st.keys[ref] = k
+	}
+	for tag, v := range objs {
+		c.st.objects[tag] = v
+	}
+	if _, ok := c.st.objects[objCHUID]; !ok {
+		c.st.objects[objCHUID] = c.newCHUID()
+	}
+	if _, ok := c.st.objects[objCCC]; !ok {
+		c.st.objects[objCCC] = c.newCCC()
+	}
+	return nil
+}
+
+func (c *Card) selfSigned(priv crypto.PrivateKey, cn string) ([]byte, error) {
+	signer, ok := priv.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("key cannot sign")
+	}
+	now := time.Now().UTC()
+	tmpl := &x509.Certificate{
+		SerialNumber: new(big.Int).SetBytes(c.random(16)),
+		Subject:      pkix.Name{CommonName: cn, Organization: []string{"pcsc11"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(10, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageKeyAgreement,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	return x509.CreateCertificate(c.rand, tmpl, tmpl, signer.Public(), signer)
+}
+
+// fascn is the FASC-N ykman and yubico-piv-tool put in generated CHUIDs (agency code
+// 9999: "no agency", all other fields zero).
+var fascn, _ = hex.DecodeString("d4e739da739ced39ce739d836858210842108421c84210c3eb")
+
+// newCHUID builds a Card Holder Unique Identifier (SP 800-73-4 Part 1 Table 9):
+// 30 FASC-N, 34 GUID, 35 expiration date, 3E signature (empty), FE EDC.
+func (c *Card) newCHUID() []byte {
+	b := apdu.EncodeTLV(0x30, fascn)
+	b = apdu.AppendTLV(b, 0x34, c.random(16))
+	b = apdu.AppendTLV(b, 0x35, []byte("20991231"))
+	b = apdu.AppendTLV(b, 0x3E, nil)
+	return apdu.AppendTLV(b, 0xFE, nil)
+}
+
+// newCCC builds a Card Capability Container (SP 800-73-4 Part 1 Table 8) with a random
+// card identifier under the GSC-IS RID, as ykman does.
+func (c *Card) newCCC() []byte {
+	id := append([]byte{0xA0, 0x00, 0x00, 0x01, 0x16, 0xFF, 0x02}, c.random(14)...)
+	b := apdu.EncodeTLV(0xF0, id)
+	b = apdu.AppendTLV(b, 0xF1, []byte{0x21})
+	b = apdu.AppendTLV(b, 0xF2, []byte{0x21})
+	b = apdu.AppendTLV(b, 0xF3, nil)
+	b = apdu.AppendTLV(b, 0xF4, []byte{0x00})
+	b = apdu.AppendTLV(b, 0xF5, []byte{0x10})
+	for _, t := range []uint32{0xF6, 0xF7, 0xFA, 0xFB, 0xFC, 0xFD, 0xFE} {
+		b = apdu.AppendTLV(b, t, nil)
+	}
+	return b
+}
