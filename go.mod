@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/ebfe/scard v0.0.0-20241214075232-7af069cabc25
-	github.com/go-piv/piv-go/v2 v2.6.0 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
+	github.com/go-piv/piv-go/v2 v2.6.0
 )
+
+require golang.org/x/crypto v0.58.0 // indirect

@@ -1,0 +1,128 @@
+package vpcd
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	getData = []byte{0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x02}
+	okResp  = []byte{0x53, 0x03, 0x01, 0x02, 0x03, 0x90, 0x00}
+)
+
+func TestNewInjectorValidates(t *testing.T) {
+	if in, err := NewInjector("", 1, 0); in != nil || err != nil {
+		t.Fatalf("no mode: %v, %v; want nil, nil", in, err)
+	}
+	if _, err := NewInjector("explode", 1, 0); err == nil || !strings.Contains(err.Error(), "truncate") {
+		t.Fatalf("unknown mode: %v, want an error listing the modes", err)
+	}
+	if _, err := NewInjector(InjectTruncate, 0, 0); err == nil {
+		t.Fatal("--inject-every 0 accepted")
+	}
+	if _, err := NewInjector(InjectSlow, 1, -time.Second); err == nil {
+		t.Fatal("negative delay accepted")
+	}
+}
+
+func TestInjectTruncateEveryN(t *testing.T) {
+	in, err := NewInjector(InjectTruncate, 3, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 6; i++ {
+		got, _ := in.Apply(getData, okResp)
+		if i%3 == 0 {
+			if !bytes.Equal(got, []byte{0x53}) {
+				t.Fatalf("response %d = % X, want the single byte 53", i, got)
+			}
+		} else if !bytes.Equal(got, okResp) {
+			t.Fatalf("response %d = % X, want it untouched", i, got)
+		}
+	}
+}
+
+func TestInjectEndless61(t *testing.T) {
+	in, _ := NewInjector(InjectEndless61, 1, 0)
+	got, _ := in.Apply(getData, okResp)
+	want := []byte{0x53, 0x03, 0x01, 0x02, 0x03, 0x61, 0xFF}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got % X, want % X", got, want)
+	}
+	if okResp[5] != 0x90 {
+		t.Fatal("Apply modified the engine's response in place")
+	}
+}
+
+func TestInjectGarbageTLV(t *testing.T) {
+	in, _ := NewInjector(InjectGarbageTLV, 1, 0)
+	cases := []struct {
+		name       string
+		resp, want []byte
+	}{
+		{"short form", okResp, []byte{0x53, 0x7F, 0x01, 0x02, 0x03, 0x90, 0x00}},
+		{"long form", []byte{0x53, 0x82, 0x01, 0x00, 0xAA, 0x61, 0x10}, []byte{0x53, 0x82, 0xFF, 0xFF, 0xAA, 0x61, 0x10}},
+		{"two-byte tag", []byte{0x7F, 0x49, 0x02, 0x86, 0x00, 0x90, 0x00}, []byte{0x7F, 0x49, 0x7F, 0x86, 0x00, 0x90, 0x00}},
+	}
+	for _, c := range cases {
+		got, _ := in.Apply(getData, c.resp)
+		if !bytes.Equal(got, c.want) {
+			t.Errorf("%s: got % X, want % X", c.name, got, c.want)
+		}
+	}
+	// Not GET DATA, or an error status: untouched and not counted.
+	sel := []byte{0x00, 0xA4, 0x04, 0x00, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08}
+	if got, _ := in.Apply(sel, okResp); !bytes.Equal(got, okResp) {
+		t.Errorf("SELECT answer corrupted: % X", got)
+	}
+	notFound := []byte{0x6A, 0x82}
+	if got, _ := in.Apply(getData, notFound); !bytes.Equal(got, notFound) {
+		t.Errorf("6A82 corrupted: % X", got)
+	}
+}
+
+func TestInjectSlowDelays(t *testing.T) {
+	in, _ := NewInjector(InjectSlow, 2, 250*time.Millisecond)
+	if _, d := in.Apply(getData, okResp); d != 0 {
+		t.Fatalf("first response delayed %v with every=2", d)
+	}
+	if _, d := in.Apply(getData, okResp); d != 250*time.Millisecond {
+		t.Fatalf("second response delayed %v, want 250ms", d)
+	}
+}
+
+func TestNilInjectorIsTransparent(t *testing.T) {
+	var in *Injector
+	got, d := in.Apply(getData, okResp)
+	if !bytes.Equal(got, okResp) || d != 0 {
+		t.Fatalf("nil injector changed the answer: % X, %v", got, d)
+	}
+}
+
+func TestDescribeRedactsSecrets(t *testing.T) {
+	pin := []byte{0x00, 0x20, 0x00, 0x80, 0x08, '1', '2', '3', '4', '5', '6', 0xFF, 0xFF}
+	if s := DescribeCommand(pin); strings.Contains(s, "31") || !strings.Contains(s, "8 bytes redacted") {
+		t.Fatalf("VERIFY trace %q leaks or misses the redaction", s)
+	}
+	if s := DescribeCommand([]byte{0x00, 0x20, 0x00, 0x80, 0x00}); s != "00 20 00 80 Le=00" {
+		t.Fatalf("empty VERIFY trace %q", s)
+	}
+	mgm := []byte{0x00, 0x87, 0x0A, 0x9B, 0x04, 0x7C, 0x02, 0x80, 0x00}
+	if s := DescribeCommand(mgm); strings.Contains(s, "7c") {
+		t.Fatalf("management key authentication traced with data: %q", s)
+	}
+	if s := DescribeCommand(getData); s != "00 CB 3F FF 055c035fc102" {
+		t.Fatalf("GET DATA trace %q", s)
+	}
+	if s := DescribeResponse(okResp); s != "5 data bytes, SW 9000" {
+		t.Fatalf("response trace %q", s)
+	}
+	if s := DescribeCommand([]byte{1}); !strings.Contains(s, "short") {
+		t.Fatalf("1-byte command trace %q", s)
+	}
+	if s := DescribeResponse([]byte{0x90}); !strings.Contains(s, "malformed") {
+		t.Fatalf("1-byte response trace %q", s)
+	}
+}

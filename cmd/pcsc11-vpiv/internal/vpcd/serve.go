@@ -1,0 +1,121 @@
+package vpcd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// Card is what the door needs from a card engine (vpiv.Card satisfies it).
+type Card interface {
+	ATR() []byte
+	PowerOn()
+	PowerOff()
+	Reset()
+	Process(cmd []byte) []byte
+}
+
+// Logf is a printf-style logger; nil discards.
+type Logf func(format string, args ...any)
+
+func (l Logf) printf(format string, args ...any) {
+	if l != nil {
+		l(format, args...)
+	}
+}
+
+// session is one vpcd connection. mu serialises card access with the control socket
+// (status reads counters while APDUs are processed).
+type session struct {
+	conn   net.Conn
+	card   Card
+	mu     *sync.Mutex
+	inject *Injector
+	logf   Logf
+	trace  bool
+}
+
+// serve answers vpcd's messages until the connection fails or ctx ends. A clean close
+// by vpcd (pcscd stopping) is reported as io.EOF.
+func (s *session) serve(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
+	defer stop()
+	r := quickAckReader{s.conn}
+	for {
+		msg, err := ReadMsg(r)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		out, delay, ok := s.handle(msg)
+		if !ok {
+			continue
+		}
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			}
+		}
+		if err := WriteMsg(s.conn, out); err != nil {
+			return err
+		}
+	}
+}
+
+// handle turns one message into the answer to send, if any.
+func (s *session) handle(msg []byte) (out []byte, delay time.Duration, answer bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch len(msg) {
+	case 0:
+		// Not produced by vpcd; tolerate rather than drop the card.
+		s.logf.printf("ignoring empty message from vpcd")
+		return nil, 0, false
+	case 1:
+		switch msg[0] {
+		case CtrlPowerOff:
+			s.card.PowerOff()
+		case CtrlPowerOn:
+			s.card.PowerOn()
+		case CtrlReset:
+			s.card.Reset()
+		case CtrlGetATR:
+			// vpcd asks for the ATR on every presence poll (every 400 ms): no log.
+			return s.card.ATR(), 0, true
+		default:
+			s.logf.printf("ignoring unknown vpcd control code %#02x", msg[0])
+		}
+		return nil, 0, false
+	}
+	if s.trace {
+		s.logf.printf("> %s", DescribeCommand(msg))
+	}
+	resp := s.card.Process(msg)
+	resp, delay = s.inject.Apply(msg, resp)
+	if s.trace {
+		s.logf.printf("< %s", DescribeResponse(resp))
+	}
+	return resp, delay, true
+}
+
+// isClosed tells a connection we closed ourselves (removal, shutdown) from a failure.
+func isClosed(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF)
+}
+
+// quickAckReader re-arms TCP_QUICKACK before every read (see quickack_linux.go).
+type quickAckReader struct{ c net.Conn }
+
+func (q quickAckReader) Read(p []byte) (int, error) {
+	quickAck(q.c)
+	return q.c.Read(p)
+}

@@ -1,0 +1,198 @@
+// Command pcsc11-vpiv is the virtual PIV card (package vpiv, a YubiKey 5.7-like PIV
+// applet) plugged into vsmartcard's virtual reader driver vpcd, so that pcscd and every
+// PC/SC client see a card in "Virtual PCD 00 00" (or 00 01 with --port 35964).
+//
+// It connects to vpcd as the card side and reconnects with backoff when pcscd
+// restarts. The card can be removed and inserted at run time through a unix control
+// socket (--control) or signals (SIGUSR1 remove, SIGUSR2 insert); SIGTERM/SIGINT stop
+// it cleanly. See docs/virtual-card.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/pcsc11/pcsc11/cmd/pcsc11-vpiv/internal/vpcd"
+	"github.com/pcsc11/pcsc11/vpiv"
+)
+
+type config struct {
+	host, state, provision, control, inject string
+	send                                    string
+	port                                    int
+	serial                                  uint64
+	removeAfter, injectDelay                time.Duration
+	injectEvery                             int
+	trace                                   bool
+}
+
+func parseFlags(args []string, errOut io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("pcsc11-vpiv", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	c := &config{}
+	fs.StringVar(&c.host, "host", "127.0.0.1", "host where vpcd (pcscd's vpcd driver) listens")
+	fs.IntVar(&c.port, "port", 35963, "vpcd port: 35963 is reader \"... 00 00\", 35964 is \"... 00 01\"")
+	fs.StringVar(&c.state, "state", "", "file keeping the card's state (keys, objects, PIN) across runs; empty = in memory only")
+	fs.Uint64Var(&c.serial, "serial", 0, "YubiKey serial number (0 = the engine's default)")
+	fs.StringVar(&c.provision, "provision", "", "provision profiles joined with + (the engine checks them): demo (keys and certificates in 9A, 9C, 9D, 9E; skipped when the card has any), 3des (3DES default management key, for yubico-piv-tool/ykcs11 2.2), factory")
+	fs.StringVar(&c.control, "control", "", "unix socket accepting line commands: remove, insert, status, quit")
+	fs.DurationVar(&c.removeAfter, "remove-after", 0, "remove the card after this long (0 = never)")
+	fs.StringVar(&c.inject, "inject", "", "fault injection for robustness tests: "+vpcd.InjectModes())
+	fs.IntVar(&c.injectEvery, "inject-every", 1, "apply --inject to every Nth eligible response")
+	fs.DurationVar(&c.injectDelay, "inject-delay", 2*time.Second, "delay for --inject slow")
+	fs.StringVar(&c.send, "send", "", "client mode: send this command (remove, insert, status, quit) to the running card's --control socket, print the answer and exit")
+	fs.BoolVar(&c.trace, "trace", false, "log APDU headers and status words (PINs, keys and response data are never logged)")
+	fs.Usage = func() {
+		fmt.Fprintf(errOut, "usage: pcsc11-vpiv [flags]\n\nA virtual PIV card (YubiKey 5.7-like) for vsmartcard's vpcd reader.\nSignals: SIGUSR1 removes the card, SIGUSR2 inserts it, SIGTERM/SIGINT stop.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.port < 1 || c.port > 65535 {
+		return nil, fmt.Errorf("--port %d out of range", c.port)
+	}
+	if c.serial > 0xFFFFFFFF {
+		return nil, fmt.Errorf("--serial %d does not fit in 32 bits", c.serial)
+	}
+	if c.send != "" && c.control == "" {
+		return nil, errors.New("--send needs --control PATH")
+	}
+	if c.removeAfter < 0 {
+		return nil, errors.New("--remove-after must not be negative")
+	}
+	return c, nil
+}
+
+func main() {
+	log.SetFlags(log.Ltime)
+	log.SetPrefix("pcsc11-vpiv: ")
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		log.Print(err)
+		os.Exit(2)
+	}
+	if cfg.send != "" {
+		if err := send(cfg.control, cfg.send, os.Stdout); err != nil {
+			log.Print(err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(cfg); err != nil {
+		log.Print(err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg *config) error {
+	inj, err := vpcd.NewInjector(cfg.inject, cfg.injectEvery, cfg.injectDelay)
+	if err != nil {
+		return err
+	}
+	card, fresh, err := openCard(cfg)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ctx, quit := context.WithCancel(ctx)
+	defer quit()
+
+	client := &vpcd.Client{
+		Addr:   net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port)),
+		Card:   card,
+		Inject: inj,
+		Logf:   log.Printf,
+		Trace:  cfg.trace,
+	}
+	log.Printf("virtual PIV card ready (new=%t, state=%q, provision=%q, inject=%q); connecting to vpcd at %s",
+		fresh, cfg.state, cfg.provision, cfg.inject, client.Addr)
+
+	if cfg.control != "" {
+		ct := &vpcd.Controller{Client: client, Quit: quit, Stats: func(c vpcd.Card) (uint64, uint64, uint64) {
+			return c.(*vpiv.Card).APDUCount()
+		}}
+		wait, err := vpcd.ListenControl(ctx, cfg.control, ct, log.Printf)
+		if err != nil {
+			return err
+		}
+		defer wait()
+	}
+
+	usr := make(chan os.Signal, 4)
+	signal.Notify(usr, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(usr)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case s := <-usr:
+				if s == syscall.SIGUSR1 {
+					log.Print("SIGUSR1: removing the card")
+					client.Remove()
+				} else {
+					log.Print("SIGUSR2: inserting the card")
+					client.Insert()
+				}
+			}
+		}
+	}()
+	if cfg.removeAfter > 0 {
+		t := time.AfterFunc(cfg.removeAfter, func() {
+			log.Printf("--remove-after %v: removing the card", cfg.removeAfter)
+			client.Remove()
+		})
+		defer t.Stop()
+	}
+
+	err = client.Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		n, in, out := card.APDUCount()
+		log.Printf("stopped after %d APDUs (%d bytes in, %d bytes out)", n, in, out)
+		return nil
+	}
+	return err
+}
+
+// openCard builds the engine and applies --provision. The engine leaves a card that
+// already holds any demo key or certificate alone, so a restart with the same --state
+// keeps what tests wrote to the card.
+func openCard(cfg *config) (card *vpiv.Card, fresh bool, err error) {
+	fresh = true
+	if cfg.state != "" {
+		if _, err := os.Stat(cfg.state); err == nil {
+			fresh = false
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, false, fmt.Errorf("state file: %w", err)
+		}
+	}
+	card, err = vpiv.New(vpiv.Options{Serial: uint32(cfg.serial), StatePath: cfg.state})
+	if err != nil {
+		return nil, false, fmt.Errorf("virtual card: %w", err)
+	}
+	if cfg.provision != "" {
+		if err := card.Provision(cfg.provision); err != nil {
+			return nil, false, fmt.Errorf("provision %s: %w", cfg.provision, err)
+		}
+	}
+	return card, fresh, nil
+}
