@@ -14,11 +14,9 @@ all: build
 deps:
 	@bash scripts/deps.sh
 
-$(BUILD):
-	@mkdir -p $(BUILD)
-
 # The module (c-shared), the CLI and the virtual card.
-build: | $(BUILD)
+build:
+	@mkdir -p $(BUILD)
 	$(GO) build -buildmode=c-shared -ldflags '$(LDFLAGS)' -o $(BUILD)/libpcsc11.so ./cmd/pcsc11-pkcs11
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BUILD)/pcsc11 ./cmd/pcsc11
 	$(GO) build -o $(BUILD)/pcsc11-vpiv ./cmd/pcsc11-vpiv

@@ -1,0 +1,250 @@
+// Package module is Cryptoki itself, in plain Go: library and session state, login
+// rules, object handles, attribute conventions and the software halves of mechanisms.
+// The C door (package module/cabi) converts C arguments to the Go types used here and
+// back; everything in this package is tested with `go test`, without loading the .so.
+package module
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/slot"
+)
+
+// Version is the library version, set at build time with
+// -ldflags '-X github.com/pcsc11/pcsc11/module.Version=v1.2.3'.
+var Version = "dev"
+
+const (
+	manufacturerID     = "pcsc11 project"
+	libraryDescription = "pcsc11 PC/SC smart cards"
+)
+
+// RefuseCantCreateThreads makes C_Initialize answer CKR_NEED_TO_CREATE_THREADS to an
+// application that forbids the library to create threads (see Initialize).
+var RefuseCantCreateThreads = false
+
+// Library is one Cryptoki library instance. The C door uses a single one (Default);
+// tests build their own with a fake Manager.
+//
+// One mutex guards all state and is held across card calls too: Cryptoki calls of
+// different threads are serialized, which keeps login state, handles and operations
+// consistent. Only C_WaitForSlotEvent runs without it (it blocks for long).
+type Library struct {
+	mu      sync.Mutex
+	factory ManagerFactory
+
+	initialized bool
+	epoch       uint64 // bumped at each C_Initialize and C_Finalize
+	mgr         Manager
+	known       map[slot.ID]bool // slot IDs handed out by C_GetSlotList
+
+	sessions   map[ck.ULong]*session
+	tokens     map[slot.ID]*tokenState
+	objects    map[ck.ULong]objRef
+	sessObjs   map[ck.ULong]*sessObject
+	nextHandle ck.ULong // shared by sessions and objects; never reset, never reused
+}
+
+// New returns an uninitialized library that builds its slot manager with factory.
+func New(factory ManagerFactory) *Library {
+	return &Library{factory: factory}
+}
+
+// Default is the library behind the exported C functions; main sets its factory.
+var Default = New(nil)
+
+// SetManagerFactory chooses how C_Initialize builds the slot manager.
+func (l *Library) SetManagerFactory(f ManagerFactory) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.factory = f
+}
+
+// InitArgs is CK_C_INITIALIZE_ARGS as the door saw it (spec 5.4.1).
+type InitArgs struct {
+	CreateMutex, DestroyMutex, LockMutex, UnlockMutex bool // non-NULL function pointers
+	Flags                                             ck.ULong
+	Reserved                                          bool // pReserved non-NULL
+}
+
+// Initialize is C_Initialize. args is nil when pInitArgs is NULL.
+func (l *Library) Initialize(args *InitArgs) ck.ULong {
+	if args != nil {
+		n := 0
+		for _, b := range []bool{args.CreateMutex, args.DestroyMutex, args.LockMutex, args.UnlockMutex} {
+			if b {
+				n++
+			}
+		}
+		// Spec 5.4.1: some but not all mutex functions, or a non-NULL pReserved.
+		if (n != 0 && n != 4) || args.Reserved {
+			return ck.CKR_ARGUMENTS_BAD
+		}
+		// Spec 5.4.1: a library that cannot work without creating threads answers
+		// CKR_NEED_TO_CREATE_THREADS. The Go runtime's threads exist from dlopen on,
+		// before this call, but its scheduler may add more. GnuTLS (p11tool and every
+		// GnuTLS application, through p11-kit) always passes this flag together with
+		// CKF_OS_LOCKING_OK, so refusing would make the module unusable there: the
+		// flag is accepted unless RefuseCantCreateThreads is set.
+		if args.Flags&ck.CKF_LIBRARY_CANT_CREATE_OS_THREADS != 0 {
+			if RefuseCantCreateThreads {
+				return ck.CKR_NEED_TO_CREATE_THREADS
+			}
+			Logf("C_Initialize: CKF_LIBRARY_CANT_CREATE_OS_THREADS accepted (the Go runtime manages its own threads)")
+		}
+		// With or without CKF_OS_LOCKING_OK, and with or without the application's
+		// mutex functions, the library locks with Go's own (OS-backed) primitives; the
+		// application's functions are never called, which is safe in all four cases.
+	}
+	setupLog()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.initialized {
+		return ck.CKR_CRYPTOKI_ALREADY_INITIALIZED
+	}
+	l.initialized = true
+	l.epoch++
+	l.mgr = nil // built on first use, so C_Initialize works without pcscd
+	l.known = map[slot.ID]bool{}
+	l.sessions = map[ck.ULong]*session{}
+	l.tokens = map[slot.ID]*tokenState{}
+	l.objects = map[ck.ULong]objRef{}
+	l.sessObjs = map[ck.ULong]*sessObject{}
+	Logf("C_Initialize ok (version %s)", Version)
+	return ck.CKR_OK
+}
+
+// Finalize is C_Finalize (spec 5.4.2): it closes every session, releases the slot
+// manager (which wakes a blocked C_WaitForSlotEvent) and returns to the uninitialized
+// state, from which C_Initialize works again.
+func (l *Library) Finalize(reservedNonNil bool) ck.ULong {
+	if reservedNonNil {
+		return ck.CKR_ARGUMENTS_BAD
+	}
+	l.mu.Lock()
+	if !l.initialized {
+		l.mu.Unlock()
+		return ck.CKR_CRYPTOKI_NOT_INITIALIZED
+	}
+	for _, ts := range l.tokens {
+		if ts.login != loginNone {
+			if tok, err := l.mgr.Token(ts.slot); err == nil {
+				_ = tok.Logout()
+			}
+		}
+	}
+	mgr := l.mgr
+	l.initialized = false
+	l.epoch++
+	l.mgr = nil
+	l.dropSessionObjects(func(*sessObject) bool { return true })
+	l.sessions, l.tokens, l.objects, l.known, l.sessObjs = nil, nil, nil, nil, nil
+	l.mu.Unlock()
+	if mgr != nil {
+		if err := mgr.Close(); err != nil {
+			Logf("C_Finalize: closing slot manager: %v", err)
+		}
+	}
+	Logf("C_Finalize ok")
+	return ck.CKR_OK
+}
+
+// Info is CK_INFO with unpadded strings.
+type Info struct {
+	CryptokiMajor, CryptokiMinor byte
+	Manufacturer                 string
+	Flags                        ck.ULong
+	Description                  string
+	LibraryMajor, LibraryMinor   byte
+}
+
+// GetInfo is C_GetInfo.
+func (l *Library) GetInfo() (Info, ck.ULong) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.initialized {
+		return Info{}, ck.CKR_CRYPTOKI_NOT_INITIALIZED
+	}
+	maj, min := libraryVersion(Version)
+	return Info{
+		CryptokiMajor: 3, CryptokiMinor: 0,
+		Manufacturer: manufacturerID,
+		Description:  libraryDescription,
+		LibraryMajor: maj, LibraryMinor: min,
+	}, ck.CKR_OK
+}
+
+// libraryVersion reads "v1.2.3", "1.2", "v0.3.0-4-gabc-dirty" as major.minor; anything
+// else (a bare commit, "dev") is 0.0.
+func libraryVersion(v string) (byte, byte) {
+	v = strings.TrimPrefix(v, "v")
+	if i := strings.IndexAny(v, "-+"); i >= 0 {
+		v = v[:i]
+	}
+	parts := strings.Split(v, ".")
+	if len(parts) < 2 {
+		return 0, 0
+	}
+	maj, err1 := strconv.ParseUint(parts[0], 10, 8)
+	min, err2 := strconv.ParseUint(parts[1], 10, 8)
+	if err1 != nil || err2 != nil {
+		return 0, 0
+	}
+	return byte(maj), byte(min)
+}
+
+// NotSupported answers a function pcsc11 does not implement: CKR_FUNCTION_NOT_SUPPORTED
+// once initialized (spec 3.6: every entry exists, stubs answer that code).
+func (l *Library) NotSupported(name string) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.initialized {
+		return ck.CKR_CRYPTOKI_NOT_INITIALIZED
+	}
+	Logf("%s: not supported", name)
+	return ck.CKR_FUNCTION_NOT_SUPPORTED
+}
+
+// manager returns the slot manager, building it on first use (l.mu held). A failure
+// (pcscd not running) is retried at the next call.
+func (l *Library) manager() (Manager, ck.ULong) {
+	if l.mgr != nil {
+		return l.mgr, ck.CKR_OK
+	}
+	if l.factory == nil {
+		return nil, ck.CKR_GENERAL_ERROR
+	}
+	m, err := l.factory()
+	if err != nil {
+		Logf("slot manager: %v", err)
+		return nil, ck.CKR_FUNCTION_FAILED
+	}
+	l.mgr = m
+	return m, ck.CKR_OK
+}
+
+// Ready answers CKR_CRYPTOKI_NOT_INITIALIZED before C_Initialize and after C_Finalize.
+// The door asks it first so that an uninitialized library answers that code even for
+// calls with bad arguments.
+func (l *Library) Ready() ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.initialized {
+		return ck.CKR_CRYPTOKI_NOT_INITIALIZED
+	}
+	return ck.CKR_OK
+}
+
+// FunctionNotParallel answers the legacy C_GetFunctionStatus and C_CancelFunction
+// (spec 5.20: they must return CKR_FUNCTION_NOT_PARALLEL) for a valid session.
+func (l *Library) FunctionNotParallel(h ck.ULong) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, _, rv := l.lookup(h); rv != ck.CKR_OK {
+		return rv
+	}
+	return ck.CKR_FUNCTION_NOT_PARALLEL
+}

@@ -1,0 +1,119 @@
+package module
+
+import (
+	"github.com/pcsc11/pcsc11/ck"
+)
+
+// Login is C_Login (spec 5.6.6). pin is nil for a NULL pPin (protected authentication
+// path: the reader's PIN pad); the door rejects NULL with a nonzero length. The PIN is
+// never logged and the caller wipes its copy after the call.
+func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ts, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	if userType != ck.CKU_SO && userType != ck.CKU_USER && userType != ck.CKU_CONTEXT_SPECIFIC {
+		return ck.CKR_USER_TYPE_INVALID
+	}
+	tok, rv := l.tokenOf(ts)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	if pin == nil {
+		ti, err := tok.Info()
+		if err != nil {
+			return rvOf(err)
+		}
+		if ti.Flags&ck.CKF_PROTECTED_AUTHENTICATION_PATH == 0 {
+			return ck.CKR_ARGUMENTS_BAD
+		}
+	}
+
+	if userType == ck.CKU_CONTEXT_SPECIFIC {
+		// Spec 4.9 / 5.6.6: only meaningful right after an operation's Init on a key with
+		// CKA_ALWAYS_AUTHENTICATE.
+		var authed *bool
+		switch {
+		case s.sign != nil && s.sign.alwaysAuth:
+			authed = &s.sign.contextAuthed
+		case s.decrypt != nil && s.decrypt.alwaysAuth && !s.decrypt.done:
+			authed = &s.decrypt.contextAuthed
+		case s.msgSign != nil && s.msgSign.tmpl.alwaysAuth:
+			authed = &s.msgSign.contextAuthed
+		default:
+			return ck.CKR_OPERATION_NOT_INITIALIZED
+		}
+		if err := tok.Login(ck.CKU_CONTEXT_SPECIFIC, pin); err != nil {
+			Logf("C_Login(context specific) session %d: %v", h, err)
+			return rvOf(err)
+		}
+		*authed = true
+		return ck.CKR_OK
+	}
+
+	switch ts.login {
+	case userType:
+		// The card may have lost the verification (another program reset it): then a new
+		// login is what the application needs, not an error.
+		if userType == ck.CKU_USER {
+			if in, err := tok.LoggedIn(); err == nil && !in {
+				break
+			}
+		}
+		return ck.CKR_USER_ALREADY_LOGGED_IN
+	case loginNone:
+	default:
+		return ck.CKR_USER_ANOTHER_ALREADY_LOGGED_IN
+	}
+	if userType == ck.CKU_SO {
+		for _, o := range l.sessions {
+			if o.slot == s.slot && !o.rw {
+				return ck.CKR_SESSION_READ_ONLY_EXISTS
+			}
+		}
+	}
+	if err := tok.Login(userType, pin); err != nil {
+		Logf("C_Login(%d) session %d: %v", userType, h, err)
+		return rvOf(err)
+	}
+	ts.login = userType
+	Logf("C_Login(%d) session %d ok", userType, h)
+	return ck.CKR_OK
+}
+
+// Logout is C_Logout (spec 5.6.7).
+func (l *Library) Logout(h ck.ULong) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ts, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	if ts.login == loginNone {
+		return ck.CKR_USER_NOT_LOGGED_IN
+	}
+	ts.login = loginNone
+	// Operations that need the login cannot go on.
+	for _, o := range l.sessions {
+		if o.slot == ts.slot {
+			if o.sign != nil {
+				o.sign.wipe()
+			}
+			if o.decrypt != nil {
+				o.decrypt.wipe()
+			}
+			o.sign, o.decrypt = nil, nil
+		}
+	}
+	tok, rv := l.tokenOf(ts)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	if err := tok.Logout(); err != nil {
+		Logf("C_Logout session %d: %v", h, err)
+		return rvOf(err)
+	}
+	return ck.CKR_OK
+}

@@ -1,0 +1,227 @@
+package module
+
+import (
+	"bytes"
+	"sort"
+
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/slot"
+)
+
+// objRef names the object behind a CK_OBJECT_HANDLE: a driver key on one card.
+type objRef struct {
+	slot slot.ID
+	gen  uint64
+	key  string
+}
+
+// Attr is one attribute of an input template (C_FindObjectsInit): type and value bytes.
+type Attr struct {
+	Type  ck.ULong
+	Value []byte
+}
+
+type findState struct {
+	results []ck.ULong
+}
+
+// handleFor returns the stable handle of object key on the token (l.mu held).
+func (l *Library) handleFor(ts *tokenState, key string) ck.ULong {
+	if h, ok := ts.handles[key]; ok {
+		return h
+	}
+	h := l.newHandle()
+	ts.handles[key] = h
+	l.objects[h] = objRef{slot: ts.slot, gen: ts.gen, key: key}
+	return h
+}
+
+// visible reports whether the application may see obj now: private objects only while
+// the normal user is logged in (spec 4.4 CKA_PRIVATE).
+func visible(ts *tokenState, obj slot.Object) bool {
+	priv, _ := obj.Attrs[ck.CKA_PRIVATE].(bool)
+	return !priv || ts.login == ck.CKU_USER
+}
+
+// object returns the object behind handle h for a session on ts (l.mu held).
+func (l *Library) object(ts *tokenState, h ck.ULong) (slot.Object, ck.ULong) {
+	if so, ok := l.sessObjs[h]; ok {
+		o := slot.Object{Attrs: so.attrs}
+		if so.slot != ts.slot || so.gen != ts.gen || !visible(ts, o) {
+			return slot.Object{}, ck.CKR_OBJECT_HANDLE_INVALID
+		}
+		return o, ck.CKR_OK
+	}
+	ref, ok := l.objects[h]
+	if !ok || ref.slot != ts.slot || ref.gen != ts.gen {
+		return slot.Object{}, ck.CKR_OBJECT_HANDLE_INVALID
+	}
+	tok, rv := l.tokenOf(ts)
+	if rv != ck.CKR_OK {
+		return slot.Object{}, rv
+	}
+	objs, err := tok.Objects()
+	if err != nil {
+		return slot.Object{}, rvOf(err)
+	}
+	for _, o := range objs {
+		if o.Key == ref.key {
+			if !visible(ts, o) {
+				return slot.Object{}, ck.CKR_OBJECT_HANDLE_INVALID
+			}
+			return o, ck.CKR_OK
+		}
+	}
+	return slot.Object{}, ck.CKR_OBJECT_HANDLE_INVALID
+}
+
+// matches reports whether obj has every attribute of tmpl with exactly those bytes.
+func matches(obj slot.Object, tmpl []Attr) bool {
+	for _, a := range tmpl {
+		v, ok := obj.Attrs[a.Type]
+		if !ok || isSensitive(obj.Attrs, a.Type) {
+			return false
+		}
+		b, ok := encodeAttr(v)
+		if !ok || !bytes.Equal(b, a.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// FindObjectsInit is C_FindObjectsInit (spec 5.7.7). The result set is fixed here.
+func (l *Library) FindObjectsInit(h ck.ULong, tmpl []Attr) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ts, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	if s.find != nil {
+		return ck.CKR_OPERATION_ACTIVE
+	}
+	tok, rv := l.tokenOf(ts)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	objs, err := tok.Objects()
+	if err != nil {
+		return rvOf(err)
+	}
+	var res []ck.ULong
+	for _, o := range objs {
+		if visible(ts, o) && matches(o, tmpl) {
+			res = append(res, l.handleFor(ts, o.Key))
+		}
+	}
+	for sh, so := range l.sessObjs {
+		o := slot.Object{Attrs: so.attrs}
+		if so.slot == ts.slot && so.gen == ts.gen && visible(ts, o) && matches(o, tmpl) {
+			res = append(res, sh)
+		}
+	}
+	sort.Slice(res, func(i, j int) bool { return res[i] < res[j] })
+	s.find = &findState{results: res}
+	return ck.CKR_OK
+}
+
+// FindObjects is C_FindObjects: up to max further handles.
+func (l *Library) FindObjects(h ck.ULong, max ck.ULong) ([]ck.ULong, ck.ULong) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, _, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return nil, rv
+	}
+	if s.find == nil {
+		return nil, ck.CKR_OPERATION_NOT_INITIALIZED
+	}
+	n := ck.ULong(len(s.find.results))
+	if max < n {
+		n = max
+	}
+	out := s.find.results[:n:n]
+	s.find.results = s.find.results[n:]
+	return out, ck.CKR_OK
+}
+
+// FindObjectsFinal is C_FindObjectsFinal.
+func (l *Library) FindObjectsFinal(h ck.ULong) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, _, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	if s.find == nil {
+		return ck.CKR_OPERATION_NOT_INITIALIZED
+	}
+	s.find = nil
+	return ck.CKR_OK
+}
+
+// GetAttributeValue is C_GetAttributeValue with the conventions of spec 5.7.5 (see
+// fillAttrs). reqs is updated in place.
+func (l *Library) GetAttributeValue(h, obj ck.ULong, reqs []AttrReq) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ts, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	o, rv := l.object(ts, obj)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	return fillAttrs(o.Attrs, reqs)
+}
+
+// GetObjectSize is C_GetObjectSize: the encoded size of the object's attributes (the
+// spec leaves the exact meaning to the token).
+func (l *Library) GetObjectSize(h, obj ck.ULong) (ck.ULong, ck.ULong) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ts, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return 0, rv
+	}
+	o, rv := l.object(ts, obj)
+	if rv != ck.CKR_OK {
+		return 0, rv
+	}
+	var n ck.ULong
+	for _, v := range o.Attrs {
+		if b, ok := encodeAttr(v); ok {
+			n += ck.ULong(len(b))
+		}
+	}
+	return n, ck.CKR_OK
+}
+
+// ObjectWrite answers C_CreateObject, C_CopyObject, C_DestroyObject and
+// C_SetAttributeValue: the session and (when given) the object are checked, then the
+// token's objects are read-only through Cryptoki for now.
+func (l *Library) ObjectWrite(h ck.ULong, obj *ck.ULong) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.objectWrite(h, obj)
+}
+
+func (l *Library) objectWrite(h ck.ULong, obj *ck.ULong) ck.ULong {
+	s, ts, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	if obj != nil {
+		if _, rv := l.object(ts, *obj); rv != ck.CKR_OK {
+			return rv
+		}
+	}
+	if !s.rw {
+		// The objects are token objects: a R/O session may not change them (v2.20
+		// sessions example, step 17).
+		return ck.CKR_SESSION_READ_ONLY
+	}
+	return ck.CKR_FUNCTION_NOT_SUPPORTED
+}

@@ -1,0 +1,373 @@
+package module
+
+import (
+	"crypto"
+	"crypto/rand"
+	"hash"
+	"slices"
+
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/slot"
+)
+
+// maxBuffered bounds the data a single-part mechanism accumulates through SignUpdate.
+const maxBuffered = 1 << 24
+
+type signKind int
+
+const (
+	kindRSAPKCS1 signKind = iota + 1 // PKCS#1 v1.5 type 1 over a DigestInfo
+	kindRSARaw                       // CKM_RSA_X_509
+	kindRSAPSS
+	kindECDSA
+	kindEdDSA
+)
+
+// signOp is an active C_SignInit..C_Sign/C_SignFinal operation.
+type signOp struct {
+	mech    ck.ULong
+	key     string
+	kind    signKind
+	hash    crypto.Hash // hash applied by the module (0: the caller's data is the input)
+	running hash.Hash   // the hash being fed by C_SignUpdate
+	buf     []byte      // data of a mechanism without hashing, fed by C_SignUpdate
+	updated bool
+
+	modBits, sigLen int // RSA modulus bits; signature length in bytes
+	ecBits          int
+	pssHash, mgf    crypto.Hash
+	saltLen         int
+
+	alwaysAuth, contextAuthed bool
+}
+
+// fresh returns a new operation with op's mechanism and key and no data: one message
+// of a message-based signing process.
+func (op *signOp) fresh() *signOp {
+	c := *op
+	c.buf, c.updated, c.contextAuthed = nil, false, false
+	if op.hash != 0 {
+		c.running = op.hash.New()
+	}
+	return &c
+}
+
+func (op *signOp) wipe() {
+	clear(op.buf)
+	op.buf = nil
+}
+
+// OutBuf is an output buffer of the size-query convention (spec 5.2): Nil when the
+// caller passed NULL (a length query), else Buf is the caller's buffer with the length
+// the caller declared.
+type OutBuf struct {
+	Nil bool
+	Buf []byte
+}
+
+var (
+	rsaMechs = []ck.ULong{ck.CKM_RSA_PKCS, ck.CKM_RSA_X_509, ck.CKM_SHA1_RSA_PKCS, ck.CKM_SHA224_RSA_PKCS,
+		ck.CKM_SHA256_RSA_PKCS, ck.CKM_SHA384_RSA_PKCS, ck.CKM_SHA512_RSA_PKCS}
+	pssMechs = []ck.ULong{ck.CKM_RSA_PKCS_PSS, ck.CKM_SHA1_RSA_PKCS_PSS, ck.CKM_SHA224_RSA_PKCS_PSS,
+		ck.CKM_SHA256_RSA_PKCS_PSS, ck.CKM_SHA384_RSA_PKCS_PSS, ck.CKM_SHA512_RSA_PKCS_PSS}
+	ecdsaMechs = []ck.ULong{ck.CKM_ECDSA, ck.CKM_ECDSA_SHA1, ck.CKM_ECDSA_SHA224, ck.CKM_ECDSA_SHA256,
+		ck.CKM_ECDSA_SHA384, ck.CKM_ECDSA_SHA512}
+)
+
+// SignInit is C_SignInit (spec 5.11.1).
+func (l *Library) SignInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ts, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	if s.sign != nil {
+		return ck.CKR_OPERATION_ACTIVE
+	}
+	obj, rv := l.object(ts, key)
+	if rv == ck.CKR_OBJECT_HANDLE_INVALID {
+		return ck.CKR_KEY_HANDLE_INVALID
+	}
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	tok, rv := l.tokenOf(ts)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	op, rv := newSignOp(tok, obj, mech)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	s.sign = op
+	return ck.CKR_OK
+}
+
+// newSignOp checks key and mechanism against each other and the token, and prepares
+// the operation.
+func newSignOp(tok slot.Token, obj slot.Object, mech Mechanism) (*signOp, ck.ULong) {
+	a := obj.Attrs
+	if class, _ := a[ck.CKA_CLASS].(ck.ULong); class != ck.CKO_PRIVATE_KEY {
+		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
+	}
+	if canSign, _ := a[ck.CKA_SIGN].(bool); !canSign {
+		return nil, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
+	}
+	if !hasMechanism(mechanisms(tok), mech.Type, ck.CKF_SIGN) {
+		return nil, ck.CKR_MECHANISM_INVALID
+	}
+	if allowed, ok := a[ck.CKA_ALLOWED_MECHANISMS].([]ck.ULong); ok && !slices.Contains(allowed, mech.Type) {
+		return nil, ck.CKR_MECHANISM_INVALID
+	}
+	return prepareOp(a, obj.Key, mech)
+}
+
+// prepareOp checks the mechanism against the key's type, size and the mechanism
+// parameters, and sets up an operation for signing or verifying with it.
+func prepareOp(a map[ck.ULong]any, key string, mech Mechanism) (*signOp, ck.ULong) {
+	keyType, _ := a[ck.CKA_KEY_TYPE].(ck.ULong)
+	op := &signOp{mech: mech.Type, key: key, hash: hashOfMech(mech.Type)}
+	op.alwaysAuth, _ = a[ck.CKA_ALWAYS_AUTHENTICATE].(bool)
+	switch {
+	case slices.Contains(rsaMechs, mech.Type) || slices.Contains(pssMechs, mech.Type):
+		if keyType != ck.CKK_RSA {
+			return nil, ck.CKR_KEY_TYPE_INCONSISTENT
+		}
+		op.modBits, op.sigLen = rsaModulus(a)
+		if op.modBits < 512 {
+			return nil, ck.CKR_KEY_SIZE_RANGE
+		}
+		op.kind = kindRSAPKCS1
+		if mech.Type == ck.CKM_RSA_X_509 {
+			op.kind = kindRSARaw
+		}
+		if slices.Contains(pssMechs, mech.Type) {
+			op.kind = kindRSAPSS
+			if rv := op.pssParams(mech); rv != ck.CKR_OK {
+				return nil, rv
+			}
+		}
+	case slices.Contains(ecdsaMechs, mech.Type):
+		if keyType != ck.CKK_EC {
+			return nil, ck.CKR_KEY_TYPE_INCONSISTENT
+		}
+		op.kind = kindECDSA
+		op.ecBits = ecOrderBits(a)
+		if op.ecBits == 0 {
+			return nil, ck.CKR_KEY_SIZE_RANGE
+		}
+		op.sigLen = 2 * ((op.ecBits + 7) / 8)
+	case mech.Type == ck.CKM_EDDSA:
+		if keyType != ck.CKK_EC_EDWARDS {
+			return nil, ck.CKR_KEY_TYPE_INCONSISTENT
+		}
+		// CK_EDDSA_PARAMS { CK_BBOOL phFlag; CK_ULONG ulContextDataLen; CK_BYTE_PTR } :
+		// only pure Ed25519 without context (what the card does) is accepted.
+		if len(mech.Param) != 0 {
+			if len(mech.Param) != 3*ulongSize {
+				return nil, ck.CKR_MECHANISM_PARAM_INVALID
+			}
+			ctxLen, _ := parseULongs(mech.Param[ulongSize:2*ulongSize], 1)
+			if mech.Param[0] != 0 || ctxLen[0] != 0 {
+				return nil, ck.CKR_MECHANISM_PARAM_INVALID
+			}
+		}
+		op.kind = kindEdDSA
+		op.sigLen = 64
+	default:
+		return nil, ck.CKR_MECHANISM_INVALID
+	}
+	if op.hash != 0 {
+		op.running = op.hash.New()
+	}
+	return op, ck.CKR_OK
+}
+
+// pssParams checks CK_RSA_PKCS_PSS_PARAMS {hashAlg, mgf, sLen} (PKCS#11 mechanisms,
+// RSA PKCS #1 PSS): a known hash, the mechanism's own hash for the hash-and-sign
+// variants, an MGF1 variant, and a salt that fits the modulus.
+func (op *signOp) pssParams(mech Mechanism) ck.ULong {
+	p, ok := parseULongs(mech.Param, 3)
+	if !ok {
+		return ck.CKR_MECHANISM_PARAM_INVALID
+	}
+	op.pssHash = hashOfMech(p[0])
+	op.mgf = hashOfMGF(p[1])
+	if !isDigestMech(p[0]) || op.mgf == 0 {
+		return ck.CKR_MECHANISM_PARAM_INVALID
+	}
+	if op.hash != 0 && op.hash != op.pssHash {
+		return ck.CKR_MECHANISM_PARAM_INVALID
+	}
+	emLen := (op.modBits - 1 + 7) / 8
+	if p[2] > ck.ULong(emLen) || int(p[2]) > emLen-op.pssHash.Size()-2 {
+		return ck.CKR_MECHANISM_PARAM_INVALID
+	}
+	op.saltLen = int(p[2])
+	return ck.CKR_OK
+}
+
+func isDigestMech(m ck.ULong) bool {
+	switch m {
+	case ck.CKM_SHA_1, ck.CKM_SHA224, ck.CKM_SHA256, ck.CKM_SHA384, ck.CKM_SHA512:
+		return true
+	}
+	return false
+}
+
+// update feeds data to the operation.
+func (op *signOp) update(data []byte) ck.ULong {
+	op.updated = true
+	if op.running != nil {
+		op.running.Write(data)
+		return ck.CKR_OK
+	}
+	if len(op.buf)+len(data) > maxBuffered {
+		return ck.CKR_DATA_LEN_RANGE
+	}
+	op.buf = append(op.buf, data...)
+	return ck.CKR_OK
+}
+
+// cardInput builds the input of the card's primitive from the data fed so far.
+func (op *signOp) cardInput() ([]byte, slot.KeyOp, ck.ULong) {
+	msg := op.buf
+	if op.running != nil {
+		msg = op.running.Sum(nil)
+	}
+	k := op.sigLen
+	switch op.kind {
+	case kindRSAPKCS1:
+		t := msg
+		if op.hash != 0 {
+			t = digestInfo(op.hash, msg)
+		}
+		em, ok := pkcs1Type1(t, k)
+		if !ok {
+			return nil, 0, ck.CKR_DATA_LEN_RANGE
+		}
+		return em, slot.OpRSARaw, ck.CKR_OK
+	case kindRSARaw:
+		if len(msg) > k {
+			return nil, 0, ck.CKR_DATA_LEN_RANGE
+		}
+		em := make([]byte, k)
+		copy(em[k-len(msg):], msg)
+		return em, slot.OpRSARaw, ck.CKR_OK
+	case kindRSAPSS:
+		salt := make([]byte, op.saltLen)
+		if _, err := rand.Read(salt); err != nil {
+			return nil, 0, ck.CKR_FUNCTION_FAILED
+		}
+		em, ok := pssEncode(msg, op.pssHash, op.mgf, salt, op.modBits, k)
+		if !ok {
+			return nil, 0, ck.CKR_DATA_LEN_RANGE
+		}
+		return em, slot.OpRSARaw, ck.CKR_OK
+	case kindECDSA:
+		if len(msg) == 0 {
+			return nil, 0, ck.CKR_DATA_LEN_RANGE
+		}
+		return ecdsaInput(msg, op.ecBits), slot.OpECDSA, ck.CKR_OK
+	case kindEdDSA:
+		return append([]byte(nil), msg...), slot.OpEdDSA, ck.CKR_OK
+	}
+	return nil, 0, ck.CKR_GENERAL_ERROR
+}
+
+// Sign is C_Sign; SignFinal is C_SignFinal. Both follow the size-query convention:
+// a NULL buffer answers the length and a short one CKR_BUFFER_TOO_SMALL, and in both
+// cases the operation stays active; any other outcome ends it (spec 5.11.2).
+func (l *Library) Sign(h ck.ULong, data []byte, out OutBuf) (ck.ULong, ck.ULong) {
+	return l.finishSign(h, data, true, out)
+}
+
+// SignFinal is C_SignFinal.
+func (l *Library) SignFinal(h ck.ULong, out OutBuf) (ck.ULong, ck.ULong) {
+	return l.finishSign(h, nil, false, out)
+}
+
+// SignUpdate is C_SignUpdate; an error ends the operation.
+func (l *Library) SignUpdate(h ck.ULong, part []byte) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, _, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	if s.sign == nil {
+		return ck.CKR_OPERATION_NOT_INITIALIZED
+	}
+	if rv := s.sign.update(part); rv != ck.CKR_OK {
+		s.sign.wipe()
+		s.sign = nil
+		return rv
+	}
+	return ck.CKR_OK
+}
+
+func (l *Library) finishSign(h ck.ULong, data []byte, single bool, out OutBuf) (ck.ULong, ck.ULong) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ts, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return 0, rv
+	}
+	op := s.sign
+	if op == nil {
+		return 0, ck.CKR_OPERATION_NOT_INITIALIZED
+	}
+	n := ck.ULong(op.sigLen)
+	if out.Nil {
+		return n, ck.CKR_OK
+	}
+	if len(out.Buf) < op.sigLen {
+		return n, ck.CKR_BUFFER_TOO_SMALL
+	}
+	s.sign = nil
+	defer op.wipe()
+	if single {
+		if op.updated {
+			// C_Sign after C_SignUpdate is not a valid sequence (spec 5.11.2).
+			return 0, ck.CKR_OPERATION_ACTIVE
+		}
+		if rv := op.update(data); rv != ck.CKR_OK {
+			return 0, rv
+		}
+	}
+	return l.complete(h, ts, op, out.Buf)
+}
+
+// complete runs the card's part of a signature whose data has all been fed, writing
+// the signature to out (l.mu held; the caller checked out's size).
+func (l *Library) complete(h ck.ULong, ts *tokenState, op *signOp, out []byte) (ck.ULong, ck.ULong) {
+	n := ck.ULong(op.sigLen)
+	if op.alwaysAuth && !op.contextAuthed {
+		return 0, ck.CKR_USER_NOT_LOGGED_IN
+	}
+	in, kop, rv := op.cardInput()
+	if rv != ck.CKR_OK {
+		return 0, rv
+	}
+	tok, rv := l.tokenOf(ts)
+	if rv != ck.CKR_OK {
+		return 0, rv
+	}
+	sig, err := tok.PrivateKeyOp(op.key, kop, in)
+	clear(in)
+	if err != nil {
+		Logf("sign (mechanism 0x%x) session %d: %v", op.mech, h, err)
+		return 0, rvOf(err)
+	}
+	if op.kind <= kindRSAPSS && len(sig) < op.sigLen {
+		// The card may drop leading zero bytes of the RSA result.
+		sig = append(make([]byte, op.sigLen-len(sig)), sig...)
+	}
+	if len(sig) != op.sigLen {
+		Logf("sign: card returned %d bytes, want %d", len(sig), op.sigLen)
+		return 0, ck.CKR_DEVICE_ERROR
+	}
+	copy(out, sig)
+	return n, ck.CKR_OK
+}

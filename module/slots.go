@@ -1,0 +1,268 @@
+package module
+
+import (
+	"errors"
+	"sort"
+
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/reader"
+	"github.com/pcsc11/pcsc11/slot"
+)
+
+// SlotList is C_GetSlotList without the buffer convention (the door applies it).
+// Without PC/SC (pcscd not running) the list is empty rather than an error, so an
+// application that loads every module at startup keeps working.
+func (l *Library) SlotList(tokenPresent bool) ([]slot.ID, ck.ULong) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.initialized {
+		return nil, ck.CKR_CRYPTOKI_NOT_INITIALIZED
+	}
+	m, rv := l.manager()
+	if rv != ck.CKR_OK {
+		return nil, ck.CKR_OK
+	}
+	ids, err := m.Slots(tokenPresent)
+	if err != nil {
+		Logf("C_GetSlotList: %v", err)
+		return nil, rvOf(err)
+	}
+	for _, id := range ids {
+		l.known[id] = true
+	}
+	if tokenPresent {
+		// A slot whose card is new since its sessions were opened: drop them now so the
+		// application sees the new token cleanly.
+		for _, id := range ids {
+			l.checkGeneration(id)
+		}
+	}
+	return ids, ck.CKR_OK
+}
+
+// checkSlot validates a slot ID (l.mu held): IDs come from C_GetSlotList; an unknown ID
+// gets one fresh listing (an application may have remembered it from earlier).
+func (l *Library) checkSlot(id slot.ID) (Manager, ck.ULong) {
+	if !l.initialized {
+		return nil, ck.CKR_CRYPTOKI_NOT_INITIALIZED
+	}
+	m, rv := l.manager()
+	if rv != ck.CKR_OK {
+		return nil, ck.CKR_SLOT_ID_INVALID
+	}
+	if !l.known[id] {
+		ids, err := m.Slots(false)
+		if err != nil {
+			return nil, rvOf(err)
+		}
+		for _, i := range ids {
+			l.known[i] = true
+		}
+		if !l.known[id] {
+			return nil, ck.CKR_SLOT_ID_INVALID
+		}
+	}
+	return m, ck.CKR_OK
+}
+
+// GetSlotInfo is C_GetSlotInfo.
+func (l *Library) GetSlotInfo(id slot.ID) (SlotInfo, ck.ULong) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, rv := l.checkSlot(id)
+	if rv != ck.CKR_OK {
+		return SlotInfo{}, rv
+	}
+	si, err := m.SlotInfo(id)
+	if err != nil {
+		return SlotInfo{}, rvOf(err)
+	}
+	return si, ck.CKR_OK
+}
+
+// token returns the token in slot id (l.mu held), mapping "no card" to
+// CKR_TOKEN_NOT_PRESENT as the slot functions must answer.
+func (l *Library) token(m Manager, id slot.ID) (slot.Token, ck.ULong) {
+	tok, err := m.Token(id)
+	if err != nil {
+		Logf("slot %d: token: %v", id, err)
+		rv := rvOf(err)
+		if rv == ck.CKR_DEVICE_REMOVED || errors.Is(err, reader.ErrNoCard) {
+			rv = ck.CKR_TOKEN_NOT_PRESENT
+		}
+		return nil, rv
+	}
+	if tok == nil {
+		return nil, ck.CKR_TOKEN_NOT_PRESENT
+	}
+	return tok, ck.CKR_OK
+}
+
+// TokenInfo is CK_TOKEN_INFO: the driver's part plus the session counts the module keeps.
+type TokenInfo struct {
+	slot.TokenInfo
+	SessionCount, RWSessionCount ck.ULong
+}
+
+// GetTokenInfo is C_GetTokenInfo.
+func (l *Library) GetTokenInfo(id slot.ID) (TokenInfo, ck.ULong) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, rv := l.checkSlot(id)
+	if rv != ck.CKR_OK {
+		return TokenInfo{}, rv
+	}
+	l.checkGeneration(id)
+	tok, rv := l.token(m, id)
+	if rv != ck.CKR_OK {
+		return TokenInfo{}, rv
+	}
+	ti, err := tok.Info()
+	if err != nil {
+		return TokenInfo{}, rvOf(err)
+	}
+	out := TokenInfo{TokenInfo: ti}
+	for _, s := range l.sessions {
+		if s.slot == id {
+			out.SessionCount++
+			if s.rw {
+				out.RWSessionCount++
+			}
+		}
+	}
+	return out, ck.CKR_OK
+}
+
+// mechanisms is the token's list plus what the module adds in software on top of the
+// card's primitives (l.mu held): hashing variants of RSA and ECDSA, PSS.
+func mechanisms(tok slot.Token) []slot.Mechanism {
+	base := tok.Mechanisms()
+	have := map[ck.ULong]slot.Mechanism{}
+	for _, m := range base {
+		have[m.Type] = m
+	}
+	out := append([]slot.Mechanism(nil), base...)
+	add := func(t ck.ULong, like slot.Mechanism, flags ck.ULong) {
+		if _, ok := have[t]; ok {
+			return
+		}
+		m := slot.Mechanism{Type: t, MinKeySize: like.MinKeySize, MaxKeySize: like.MaxKeySize, Flags: flags}
+		have[t] = m
+		out = append(out, m)
+	}
+	// Any RSA signing primitive lets the module build PKCS#1 v1.5 and PSS signatures.
+	for _, src := range []ck.ULong{ck.CKM_RSA_X_509, ck.CKM_RSA_PKCS} {
+		if rsa, ok := have[src]; ok && rsa.Flags&ck.CKF_SIGN != 0 {
+			f := rsa.Flags & ck.CKF_HW
+			for _, t := range []ck.ULong{ck.CKM_RSA_PKCS, ck.CKM_SHA1_RSA_PKCS, ck.CKM_SHA224_RSA_PKCS,
+				ck.CKM_SHA256_RSA_PKCS, ck.CKM_SHA384_RSA_PKCS, ck.CKM_SHA512_RSA_PKCS, ck.CKM_RSA_PKCS_PSS,
+				ck.CKM_SHA1_RSA_PKCS_PSS, ck.CKM_SHA224_RSA_PKCS_PSS, ck.CKM_SHA256_RSA_PKCS_PSS,
+				ck.CKM_SHA384_RSA_PKCS_PSS, ck.CKM_SHA512_RSA_PKCS_PSS} {
+				add(t, rsa, f|ck.CKF_SIGN)
+			}
+			break
+		}
+	}
+	if ec, ok := have[ck.CKM_ECDSA]; ok && ec.Flags&ck.CKF_SIGN != 0 {
+		for _, t := range []ck.ULong{ck.CKM_ECDSA_SHA1, ck.CKM_ECDSA_SHA224, ck.CKM_ECDSA_SHA256,
+			ck.CKM_ECDSA_SHA384, ck.CKM_ECDSA_SHA512} {
+			add(t, ec, ec.Flags&(ck.CKF_HW|ck.CKF_EC_F_P|ck.CKF_EC_NAMEDCURVE|ck.CKF_EC_UNCOMPRESS)|ck.CKF_SIGN)
+		}
+	}
+	// RSA decryption on the card: the module removes PKCS#1 v1.5 and OAEP padding, and
+	// encrypts with the public key in software.
+	for _, src := range []ck.ULong{ck.CKM_RSA_X_509, ck.CKM_RSA_PKCS} {
+		if rsa, ok := have[src]; ok && rsa.Flags&ck.CKF_DECRYPT != 0 {
+			for _, t := range []ck.ULong{ck.CKM_RSA_X_509, ck.CKM_RSA_PKCS, ck.CKM_RSA_PKCS_OAEP} {
+				add(t, rsa, rsa.Flags&ck.CKF_HW)
+				m := have[t]
+				m.Flags |= ck.CKF_DECRYPT | ck.CKF_ENCRYPT
+				have[t] = m
+			}
+			break
+		}
+	}
+	for _, t := range []ck.ULong{ck.CKM_SHA_1, ck.CKM_SHA224, ck.CKM_SHA256, ck.CKM_SHA384, ck.CKM_SHA512} {
+		add(t, slot.Mechanism{}, ck.CKF_DIGEST)
+	}
+	// Every signature mechanism verifies in software with the public key.
+	out = out[:0]
+	for _, m := range have {
+		if m.Flags&ck.CKF_SIGN != 0 {
+			m.Flags |= ck.CKF_VERIFY
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
+	return out
+}
+
+// MechanismList is C_GetMechanismList without the buffer convention.
+func (l *Library) MechanismList(id slot.ID) ([]ck.ULong, ck.ULong) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, rv := l.checkSlot(id)
+	if rv != ck.CKR_OK {
+		return nil, rv
+	}
+	tok, rv := l.token(m, id)
+	if rv != ck.CKR_OK {
+		return nil, rv
+	}
+	var out []ck.ULong
+	for _, mech := range mechanisms(tok) {
+		out = append(out, mech.Type)
+	}
+	return out, ck.CKR_OK
+}
+
+// MechanismInfo is C_GetMechanismInfo.
+func (l *Library) MechanismInfo(id slot.ID, typ ck.ULong) (slot.Mechanism, ck.ULong) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, rv := l.checkSlot(id)
+	if rv != ck.CKR_OK {
+		return slot.Mechanism{}, rv
+	}
+	tok, rv := l.token(m, id)
+	if rv != ck.CKR_OK {
+		return slot.Mechanism{}, rv
+	}
+	for _, mech := range mechanisms(tok) {
+		if mech.Type == typ {
+			return mech, ck.CKR_OK
+		}
+	}
+	return slot.Mechanism{}, ck.CKR_MECHANISM_INVALID
+}
+
+// WaitForSlotEvent is C_WaitForSlotEvent (spec 5.5.6). It runs without the library
+// lock; C_Finalize closes the manager, which wakes the wait, and the call then answers
+// CKR_CRYPTOKI_NOT_INITIALIZED as the spec requires.
+func (l *Library) WaitForSlotEvent(flags ck.ULong) (slot.ID, ck.ULong) {
+	l.mu.Lock()
+	if !l.initialized {
+		l.mu.Unlock()
+		return 0, ck.CKR_CRYPTOKI_NOT_INITIALIZED
+	}
+	m, rv := l.manager()
+	epoch := l.epoch
+	l.mu.Unlock()
+	if rv != ck.CKR_OK {
+		if flags&ck.CKF_DONT_BLOCK != 0 {
+			return 0, ck.CKR_NO_EVENT
+		}
+		return 0, rv
+	}
+	id, err := m.WaitForEvent(flags&ck.CKF_DONT_BLOCK == 0)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.initialized || l.epoch != epoch {
+		return 0, ck.CKR_CRYPTOKI_NOT_INITIALIZED
+	}
+	if err != nil {
+		return 0, rvOf(err)
+	}
+	l.known[id] = true
+	return id, ck.CKR_OK
+}

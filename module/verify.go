@@ -1,0 +1,214 @@
+package module
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/subtle"
+	"math/big"
+	"slices"
+
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/slot"
+)
+
+// verifyOp is an active C_VerifyInit..C_Verify/C_VerifyFinal operation: verification
+// is software only, with the public half of the key object.
+type verifyOp struct {
+	signOp // mechanism bookkeeping shared with signing (hash, PSS parameters, sizes)
+	pub    crypto.PublicKey
+}
+
+// VerifyInit is C_VerifyInit (spec 5.13.1).
+func (l *Library) VerifyInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ts, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	if s.verify != nil {
+		return ck.CKR_OPERATION_ACTIVE
+	}
+	op, rv := l.newVerifyOp(ts, mech, key)
+	if rv == ck.CKR_OK {
+		s.verify = op
+	}
+	return rv
+}
+
+// newVerifyOp checks key and mechanism for verification (l.mu held).
+func (l *Library) newVerifyOp(ts *tokenState, mech Mechanism, key ck.ULong) (*verifyOp, ck.ULong) {
+	obj, rv := l.object(ts, key)
+	if rv == ck.CKR_OBJECT_HANDLE_INVALID {
+		return nil, ck.CKR_KEY_HANDLE_INVALID
+	}
+	if rv != ck.CKR_OK {
+		return nil, rv
+	}
+	a := obj.Attrs
+	class, _ := a[ck.CKA_CLASS].(ck.ULong)
+	if class != ck.CKO_PUBLIC_KEY && class != ck.CKO_PRIVATE_KEY {
+		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
+	}
+	if v, ok := a[ck.CKA_VERIFY].(bool); class == ck.CKO_PUBLIC_KEY && ok && !v {
+		return nil, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
+	}
+	if allowed, ok := a[ck.CKA_ALLOWED_MECHANISMS].([]ck.ULong); ok && !slices.Contains(allowed, mech.Type) {
+		return nil, ck.CKR_MECHANISM_INVALID
+	}
+	tok, rv := l.tokenOf(ts)
+	if rv != ck.CKR_OK {
+		return nil, rv
+	}
+	if !hasMechanism(mechanisms(tok), mech.Type, ck.CKF_VERIFY) {
+		return nil, ck.CKR_MECHANISM_INVALID
+	}
+	sop, rv := prepareOp(a, obj.Key, mech)
+	if rv != ck.CKR_OK {
+		return nil, rv
+	}
+	pub, ok := publicKey(a)
+	if !ok {
+		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
+	}
+	// Go verifies PSS with the MGF1 hash equal to the message hash only.
+	if sop.kind == kindRSAPSS && sop.mgf != sop.pssHash {
+		return nil, ck.CKR_MECHANISM_PARAM_INVALID
+	}
+	return &verifyOp{signOp: *sop, pub: pub}, ck.CKR_OK
+}
+
+func hasMechanism(ms []slot.Mechanism, t, flag ck.ULong) bool {
+	for _, m := range ms {
+		if m.Type == t && m.Flags&flag != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Verify is C_Verify; VerifyFinal is C_VerifyFinal. Every call ends the operation
+// (spec 5.13.2).
+func (l *Library) Verify(h ck.ULong, data, sig []byte) ck.ULong {
+	return l.finishVerify(h, data, true, sig)
+}
+
+// VerifyFinal is C_VerifyFinal.
+func (l *Library) VerifyFinal(h ck.ULong, sig []byte) ck.ULong {
+	return l.finishVerify(h, nil, false, sig)
+}
+
+// VerifyUpdate is C_VerifyUpdate.
+func (l *Library) VerifyUpdate(h ck.ULong, part []byte) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, _, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	if s.verify == nil {
+		return ck.CKR_OPERATION_NOT_INITIALIZED
+	}
+	if rv := s.verify.update(part); rv != ck.CKR_OK {
+		s.verify = nil
+		return rv
+	}
+	return ck.CKR_OK
+}
+
+func (l *Library) finishVerify(h ck.ULong, data []byte, single bool, sig []byte) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, _, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	op := s.verify
+	if op == nil {
+		return ck.CKR_OPERATION_NOT_INITIALIZED
+	}
+	s.verify = nil
+	if single {
+		if op.updated {
+			return ck.CKR_OPERATION_ACTIVE
+		}
+		if rv := op.update(data); rv != ck.CKR_OK {
+			return rv
+		}
+	}
+	return checkSignature(op, sig)
+}
+
+// checkSignature compares sig with the data fed to op.
+func checkSignature(op *verifyOp, sig []byte) ck.ULong {
+	if len(sig) != op.sigLen {
+		return ck.CKR_SIGNATURE_LEN_RANGE
+	}
+	msg := op.buf
+	if op.running != nil {
+		msg = op.running.Sum(nil)
+	}
+	if verifyWith(op, msg, sig) {
+		return ck.CKR_OK
+	}
+	return ck.CKR_SIGNATURE_INVALID
+}
+
+// verifyWith checks sig over msg (the hash, or the data for mechanisms without one).
+func verifyWith(op *verifyOp, msg, sig []byte) bool {
+	switch op.kind {
+	case kindRSAPKCS1:
+		pub, ok := op.pub.(*rsa.PublicKey)
+		if !ok {
+			return false
+		}
+		// hash 0: msg is the caller's DigestInfo (CKM_RSA_PKCS), signed as is.
+		return rsa.VerifyPKCS1v15(pub, op.hash, msg, sig) == nil
+	case kindRSARaw:
+		pub, ok := op.pub.(*rsa.PublicKey)
+		if !ok || len(msg) > op.sigLen {
+			return false
+		}
+		c := new(big.Int).SetBytes(sig)
+		if c.Cmp(pub.N) >= 0 {
+			return false
+		}
+		m := new(big.Int).Exp(c, big.NewInt(int64(pub.E)), pub.N).FillBytes(make([]byte, op.sigLen))
+		want := make([]byte, op.sigLen)
+		copy(want[op.sigLen-len(msg):], msg)
+		return subtle.ConstantTimeCompare(m, want) == 1
+	case kindRSAPSS:
+		pub, ok := op.pub.(*rsa.PublicKey)
+		if !ok {
+			return false
+		}
+		return rsa.VerifyPSS(pub, op.pssHash, msg, sig, &rsa.PSSOptions{SaltLength: op.saltLen, Hash: op.pssHash}) == nil
+	case kindECDSA:
+		pub, ok := op.pub.(*ecdsa.PublicKey)
+		if !ok || len(msg) == 0 {
+			return false
+		}
+		n := len(sig) / 2
+		r, s := new(big.Int).SetBytes(sig[:n]), new(big.Int).SetBytes(sig[n:])
+		return ecdsa.Verify(pub, msg, r, s)
+	case kindEdDSA:
+		pub, ok := op.pub.(ed25519.PublicKey)
+		return ok && ed25519.Verify(pub, msg, sig)
+	}
+	return false
+}
+
+// rawRSAPublic is m^e mod n for CKM_RSA_X_509, with m left-padded to k bytes; m must
+// be smaller than the modulus.
+func rawRSAPublic(pub *rsa.PublicKey, msg []byte, k int) ([]byte, bool) {
+	if len(msg) > k {
+		return nil, false
+	}
+	m := new(big.Int).SetBytes(msg)
+	if m.Cmp(pub.N) >= 0 {
+		return nil, false
+	}
+	return new(big.Int).Exp(m, big.NewInt(int64(pub.E)), pub.N).FillBytes(make([]byte, k)), true
+}

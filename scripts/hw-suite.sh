@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs inside `hwtests/rig.sh run`: pcscd and the demo card are up, and
+# PCSC11_HWTEST_READER names the reader. Every part runs even if an earlier one
+# failed; the exit status says whether all passed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+go=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+failed=()
+
+part() {
+  local name=$1; shift
+  echo "== $name"
+  if "$@"; then echo "== $name: passed"; else echo "== $name: FAILED"; failed+=("$name"); fi
+}
+
+# 1. Independent clients against the card (and the card's own faithfulness).
+part "hwtests (go test ./hwtests/...)" "$go" test -count=1 ./hwtests/...
+# 2. The module through its C ABI, loaded with dlopen by a C program.
+# The demo card's PIN and factory management key (the SO credential) are public test values.
+part "C ABI harness" env PCSC11_TEST_PIN=123456 PCSC11_TEST_SO_PIN=010203040506070801020304050607080102030405060708 PCSC11_TEST_REMOVAL=1 build/cabi-test build/libpcsc11.so
+# 3. The module through a real client.
+part "pkcs11-tool through libpcsc11.so" bash scripts/check-pkcs11-tool.sh
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "hw-suite: failed parts: ${failed[*]}"
+  exit 1
+fi
+echo "hw-suite: all parts passed"

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The tests that need a reader, run against the virtual card through a real pcscd
+# (`make hwtest-ci`, part of `make test`). hwtests/rig.sh starts pcscd + the card, runs
+# scripts/hw-suite.sh, and stops only what it started.
+#
+# As root, with unshare available, the whole run gets private mount and network
+# namespaces: its own /run/pcscd and vpcd ports, so a pcscd already running on the
+# machine (or a developer's own rig) neither disturbs nor is disturbed by it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PCSC11_VPIV=$PWD/build/pcsc11-vpiv
+if [ "$(id -u)" -eq 0 ] && unshare --mount --net true 2>/dev/null; then
+  export PCSC11_RIG_NAMESPACE=1
+  export PCSC11_RIG_DIR=${PCSC11_RIG_DIR:-/tmp/pcsc11-rig-test.$$}
+fi
+exec hwtests/rig.sh run bash scripts/hw-suite.sh
