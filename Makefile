@@ -5,7 +5,7 @@ GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BUILD   := build
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/pcsc11/pcsc11/module.Version=$(VERSION)
-FUZZTIME ?= 5s
+FUZZTIME ?= 50000x
 
 .PHONY: all deps build test unit fuzz hwtest-ci hwtest demo bench install clean vet
 

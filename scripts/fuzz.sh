@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs every Go fuzz target in the repository for a short time (default 5s each):
+# Runs every Go fuzz target in the repository for a short time (default 50000 inputs each):
 # long enough to catch a regression on the seed corpus and its neighbours, short enough
-# for `make test`. Longer runs: `bash scripts/fuzz.sh 60s`.
+# for `make test`. A count (Nx) rather than a duration: go test -fuzz with a short
+# -fuzztime can fail with "context deadline exceeded" on a loaded machine. Longer
+# runs: `bash scripts/fuzz.sh 60s`.
 set -euo pipefail
-fuzztime=${1:-5s}
+fuzztime=${1:-50000x}
 go=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 n=0
 for pkg in $($go list ./... | grep -v /hwtests); do
