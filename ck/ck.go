@@ -304,3 +304,25 @@ const (
 
 	CKZ_DATA_SPECIFIED ULong = 0x1
 )
+
+// Appended by the personalization helper: vendor attributes and the Yubico ykcs11
+// policy attributes (pkcs11y.h: CKA_YUBICO = CKA_VENDOR_DEFINED + 0x59554200; same
+// numeric values so that scripts written for ykcs11 keep working).
+const (
+	CKA_VENDOR_DEFINED      ULong = 0x80000000
+	CKA_YUBICO_TOUCH_POLICY ULong = CKA_VENDOR_DEFINED + 0x59554200 + 1
+	CKA_YUBICO_PIN_POLICY   ULong = CKA_VENDOR_DEFINED + 0x59554200 + 2
+
+	// X.509 certificate attributes (base spec 4.6.3, values from pkcs11t.h).
+	CKA_JAVA_MIDP_SECURITY_DOMAIN  ULong = 0x088
+	CKA_URL                        ULong = 0x089
+	CKA_HASH_OF_SUBJECT_PUBLIC_KEY ULong = 0x08A
+	CKA_HASH_OF_ISSUER_PUBLIC_KEY  ULong = 0x08B
+	CKA_NAME_HASH_ALGORITHM        ULong = 0x08C
+)
+
+// Appended by the module helper: the ECDH key derivation function "none" (PKCS#11
+// current mechanisms, CK_EC_KDF_TYPE) for CKM_ECDH1_DERIVE.
+const (
+	CKD_NULL ULong = 0x1
+)

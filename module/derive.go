@@ -184,11 +184,11 @@ func secretTemplate(tmpl []Attr, userLoggedIn bool) (slot.Attributes, ck.ULong) 
 }
 
 // DestroyObject is C_DestroyObject: session objects can be destroyed (also from a R/O
-// session, spec 4.4); the token's objects are read-only through Cryptoki for now.
+// session, spec 4.4); the token's objects through the driver, from a R/W session.
 func (l *Library) DestroyObject(h, obj ck.ULong) ck.ULong {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_, ts, rv := l.lookup(h)
+	s, ts, rv := l.lookup(h)
 	if rv != ck.CKR_OK {
 		return rv
 	}
@@ -200,7 +200,7 @@ func (l *Library) DestroyObject(h, obj ck.ULong) ck.ULong {
 		delete(l.sessObjs, obj)
 		return ck.CKR_OK
 	}
-	return l.objectWrite(h, &obj)
+	return l.destroyTokenObject(s, ts, obj)
 }
 
 func wipeAttrs(a slot.Attributes) {

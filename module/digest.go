@@ -1,7 +1,6 @@
 package module
 
 import (
-	"crypto/rand"
 	"hash"
 
 	"github.com/pcsc11/pcsc11/ck"
@@ -88,61 +87,3 @@ func (l *Library) finishDigest(h ck.ULong, data []byte, single bool, out OutBuf)
 	copy(out.Buf, op.h.Sum(nil))
 	return n, ck.CKR_OK
 }
-
-// GenerateRandom is C_GenerateRandom, from the operating system's CSPRNG.
-func (l *Library) GenerateRandom(h ck.ULong, buf []byte) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, _, rv := l.lookup(h); rv != ck.CKR_OK {
-		return rv
-	}
-	if _, err := rand.Read(buf); err != nil {
-		return ck.CKR_FUNCTION_FAILED
-	}
-	return ck.CKR_OK
-}
-
-// SeedRandom is C_SeedRandom: the OS generator takes no seed from applications.
-func (l *Library) SeedRandom(h ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, _, rv := l.lookup(h); rv != ck.CKR_OK {
-		return rv
-	}
-	return ck.CKR_RANDOM_SEED_NOT_SUPPORTED
-}
-
-// SessionCancel is C_SessionCancel (3.0): ends the flagged operations of the session.
-func (l *Library) SessionCancel(h, flags ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, _, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if flags&ck.CKF_SIGN != 0 && s.sign != nil {
-		s.sign.wipe()
-		s.sign = nil
-	}
-	if flags&ck.CKF_VERIFY != 0 {
-		s.verify = nil
-	}
-	if flags&ck.CKF_DECRYPT != 0 && s.decrypt != nil {
-		s.decrypt.wipe()
-		s.decrypt = nil
-	}
-	if flags&ck.CKF_ENCRYPT != 0 {
-		s.encrypt = nil
-	}
-	if flags&ck.CKF_DIGEST != 0 {
-		s.digest = nil
-	}
-	if flags&ckfFindObjects != 0 {
-		s.find = nil
-	}
-	return ck.CKR_OK
-}
-
-// CKF_FIND_OBJECTS, the C_SessionCancel flag for an object search (spec 3.5, table of
-// CK_MECHANISM_INFO flags: 0x00000040).
-const ckfFindObjects ck.ULong = 0x40

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/asn1"
+	"fmt"
 	"math/big"
 	"sync"
 	"testing"
@@ -53,6 +54,86 @@ type fakeToken struct {
 	protected  bool
 	closed     bool
 	decryptKey string // a key name that decrypts with the RSA test key
+
+	// Personalization state (slot.Personalizer).
+	label     string
+	userPIN   string
+	extra     []slot.Object
+	destroyed map[string]bool
+	reset     bool
+	genMech   bool // advertise CKM_EC_KEY_PAIR_GEN
+}
+
+const testSOKey = "010203040506070801020304050607080102030405060708"
+
+func (f *fakeToken) InitToken(soPIN []byte, label string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if string(soPIN) != testSOKey {
+		return slot.NewError(ck.CKR_PIN_INCORRECT, "wrong SO credential", nil)
+	}
+	f.label, f.reset, f.extra = label, true, nil
+	return nil
+}
+
+func (f *fakeToken) InitPIN(pin []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(pin) < 6 || len(pin) > 8 {
+		return slot.NewError(ck.CKR_PIN_LEN_RANGE, "PIN length", nil)
+	}
+	f.userPIN = string(pin)
+	return nil
+}
+
+func (f *fakeToken) SetPIN(userType ck.ULong, oldPIN, newPIN []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if userType != ck.CKU_USER {
+		return slot.NewError(ck.CKR_FUNCTION_NOT_SUPPORTED, "fake: user PIN only", nil)
+	}
+	if string(oldPIN) != testPIN {
+		return slot.NewError(ck.CKR_PIN_INCORRECT, "wrong PIN", nil)
+	}
+	f.userPIN = string(newPIN)
+	return nil
+}
+
+func (f *fakeToken) GenerateKeyPair(mech ck.ULong, pub, priv slot.Attributes) (string, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id, _, err := pub.Bytes(ck.CKA_ID)
+	if err != nil || len(id) != 1 {
+		return "", "", slot.NewError(ck.CKR_TEMPLATE_INCOMPLETE, "CKA_ID", nil)
+	}
+	k := fmt.Sprintf("%02x", id[0])
+	f.extra = append(f.extra,
+		slot.Object{Key: "pub/gen" + k, Attrs: slot.Attributes{ck.CKA_CLASS: ck.CKO_PUBLIC_KEY, ck.CKA_ID: id, ck.CKA_KEY_TYPE: ck.CKK_EC}},
+		slot.Object{Key: "priv/gen" + k, Attrs: slot.Attributes{ck.CKA_CLASS: ck.CKO_PRIVATE_KEY, ck.CKA_ID: id, ck.CKA_PRIVATE: true, ck.CKA_KEY_TYPE: ck.CKK_EC}})
+	return "pub/gen" + k, "priv/gen" + k, nil
+}
+
+func (f *fakeToken) CreateObject(tmpl slot.Attributes) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	class, _, err := tmpl.ULong(ck.CKA_CLASS)
+	if err != nil || class != ck.CKO_CERTIFICATE {
+		return "", slot.NewError(ck.CKR_TEMPLATE_INCONSISTENT, "certificates only", nil)
+	}
+	v, _, _ := tmpl.Bytes(ck.CKA_VALUE)
+	key := fmt.Sprintf("cert/new%d", len(f.extra))
+	f.extra = append(f.extra, slot.Object{Key: key, Attrs: slot.Attributes{ck.CKA_CLASS: ck.CKO_CERTIFICATE, ck.CKA_VALUE: v}})
+	return key, nil
+}
+
+func (f *fakeToken) DestroyObject(key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.destroyed == nil {
+		f.destroyed = map[string]bool{}
+	}
+	f.destroyed[key] = true
+	return nil
 }
 
 func newFakeToken(t testing.TB) *fakeToken {
@@ -70,6 +151,14 @@ func (f *fakeToken) Info() (slot.TokenInfo, error) {
 }
 
 func (f *fakeToken) Mechanisms() []slot.Mechanism {
+	m := f.baseMechanisms()
+	if f.genMech {
+		m = append(m, slot.Mechanism{Type: ck.CKM_EC_KEY_PAIR_GEN, MinKeySize: 256, MaxKeySize: 384, Flags: ck.CKF_HW | ck.CKF_GENERATE_KEY_PAIR})
+	}
+	return m
+}
+
+func (f *fakeToken) baseMechanisms() []slot.Mechanism {
 	return []slot.Mechanism{
 		{Type: ck.CKM_RSA_X_509, MinKeySize: 1024, MaxKeySize: 4096, Flags: ck.CKF_HW | ck.CKF_SIGN | ck.CKF_DECRYPT},
 		{Type: ck.CKM_ECDSA, MinKeySize: 256, MaxKeySize: 384, Flags: ck.CKF_HW | ck.CKF_SIGN | ck.CKF_EC_NAMEDCURVE},
@@ -87,6 +176,19 @@ func mustDER(v any) []byte {
 }
 
 func (f *fakeToken) Objects() ([]slot.Object, error) {
+	base, _ := f.baseObjects()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []slot.Object
+	for _, o := range append(base, f.extra...) {
+		if !f.destroyed[o.Key] {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeToken) baseObjects() ([]slot.Object, error) {
 	p256 := mustDER(asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7})
 	point := elliptic.Marshal(elliptic.P256(), testEC.X, testEC.Y) //nolint:staticcheck // test data
 	rsaPriv := func(key, id string, always bool) slot.Object {

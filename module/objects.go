@@ -199,9 +199,9 @@ func (l *Library) GetObjectSize(h, obj ck.ULong) (ck.ULong, ck.ULong) {
 	return n, ck.CKR_OK
 }
 
-// ObjectWrite answers C_CreateObject, C_CopyObject, C_DestroyObject and
-// C_SetAttributeValue: the session and (when given) the object are checked, then the
-// token's objects are read-only through Cryptoki for now.
+// ObjectWrite answers C_CopyObject: the session and (when given) the object are
+// checked; copying is not supported (the card's objects are not copyable, and session
+// objects are few and short-lived).
 func (l *Library) ObjectWrite(h ck.ULong, obj *ck.ULong) ck.ULong {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -122,6 +122,9 @@ func (l *Library) GetTokenInfo(id slot.ID) (TokenInfo, ck.ULong) {
 		return TokenInfo{}, rvOf(err)
 	}
 	out := TokenInfo{TokenInfo: ti}
+	// The dual-function calls (C_DigestEncryptUpdate...) are not implemented: never
+	// advertise them, whatever the driver says.
+	out.Flags &^= ck.CKF_DUAL_CRYPTO_OPERATIONS
 	for _, s := range l.sessions {
 		if s.slot == id {
 			out.SessionCount++

@@ -231,8 +231,10 @@ static void test_args(void) {
 	check_rv(f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, &slot), CKR_ARGUMENTS_BAD, "C_WaitForSlotEvent(pReserved)");
 	CK_RV rv = f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, NULL);
 	check(rv == CKR_OK || rv == CKR_NO_EVENT, "C_WaitForSlotEvent(DONT_BLOCK)");
-	check_rv(f->C_GenerateKeyPair(0xdead, NULL, NULL, 0, NULL, 0, NULL, NULL), CKR_FUNCTION_NOT_SUPPORTED, "C_GenerateKeyPair not supported");
-	check_rv(f3->C_MessageSignInit(0xdead, NULL, 0), CKR_FUNCTION_NOT_SUPPORTED, "C_MessageSignInit not supported");
+	check_rv(f->C_WrapKey(0xdead, NULL, 0, 0, NULL, NULL), CKR_FUNCTION_NOT_SUPPORTED, "C_WrapKey not supported");
+	check_rv(f->C_GenerateKeyPair(0xdead, NULL, NULL, 0, NULL, 0, NULL, NULL), CKR_ARGUMENTS_BAD, "C_GenerateKeyPair(NULL mechanism)");
+	check_rv(f3->C_MessageEncryptInit(0xdead, NULL, 0), CKR_FUNCTION_NOT_SUPPORTED, "C_MessageEncryptInit not supported");
+	check_rv(f3->C_MessageSignInit(0xdead, NULL, 0), CKR_ARGUMENTS_BAD, "C_MessageSignInit(NULL mechanism)");
 	check_rv(f->C_GetFunctionStatus(0xdead), CKR_SESSION_HANDLE_INVALID, "C_GetFunctionStatus invalid handle");
 	CK_MECHANISM m = {CKM_SHA256, NULL, 0};
 	check_rv(f->C_DigestInit(0xdead, &m), CKR_SESSION_HANDLE_INVALID, "C_DigestInit invalid handle");
@@ -338,6 +340,12 @@ static void test_token(void) {
 		check(si.state == CKS_RO_USER_FUNCTIONS, "R/O session is now a user session");
 		check_rv(f->C_GetSessionInfo(rw, &si), CKR_OK, "C_GetSessionInfo R/W after login");
 		check(si.state == CKS_RW_USER_FUNCTIONS, "R/W session is now a user session");
+		/* Sessions example steps 6-7: a session opened after login is a user session. */
+		CK_SESSION_HANDLE s9;
+		check_rv(f->C_OpenSession(token_slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s9), CKR_OK, "step 6: open R/W after login");
+		check_rv(f->C_GetSessionInfo(s9, &si), CKR_OK, "step 6: C_GetSessionInfo");
+		check(si.state == CKS_RW_USER_FUNCTIONS, "step 6: new session is a user session");
+		check_rv(f->C_CloseSession(s9), CKR_OK, "step 7: close it");
 
 		CK_OBJECT_CLASS pk = CKO_PRIVATE_KEY;
 		CK_KEY_TYPE kt;
@@ -379,6 +387,58 @@ static void test_token(void) {
 			sig[3] ^= 1;
 			check_rv(f->C_VerifyInit(s, &m, ec), CKR_OK, "C_VerifyInit ECDSA_SHA256");
 			check_rv(f->C_Verify(s, data, sizeof data - 1, sig, slen), CKR_SIGNATURE_INVALID, "C_Verify tampered ECDSA signature");
+			/* 3.0 message-based signing with the same key. */
+			check_rv(f3->C_MessageSignInit(s, &m, ec), CKR_OK, "C_MessageSignInit");
+			check_rv(f3->C_MessageVerifyInit(s, &m, ec), CKR_OK, "C_MessageVerifyInit");
+			for (int i = 0; i < 2; i++) {
+				sl = sizeof sig;
+				rv = f3->C_SignMessage(s, NULL, 0, data, sizeof data - 1 - i, sig, &sl);
+				if (rv == CKR_USER_NOT_LOGGED_IN) {
+					check_rv(f->C_Login(s, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR_PTR)pin, strlen(pin)), CKR_OK, "C_Login context specific");
+					sl = sizeof sig;
+					rv = f3->C_SignMessage(s, NULL, 0, data, sizeof data - 1 - i, sig, &sl);
+				}
+				check_rv(rv, CKR_OK, "C_SignMessage");
+				check_rv(f3->C_VerifyMessage(s, NULL, 0, data, sizeof data - 1 - i, sig, sl), CKR_OK, "C_VerifyMessage");
+			}
+			check_rv(f3->C_VerifyMessageBegin(s, NULL, 0), CKR_OK, "C_VerifyMessageBegin");
+			check_rv(f3->C_VerifyMessageNext(s, NULL, 0, data, 4, NULL, 0), CKR_OK, "C_VerifyMessageNext");
+			check_rv(f3->C_VerifyMessageNext(s, NULL, 0, data + 4, sizeof data - 6, sig, sl), CKR_OK, "C_VerifyMessageNext last");
+			check_rv(f3->C_MessageSignFinal(s), CKR_OK, "C_MessageSignFinal");
+			check_rv(f3->C_MessageVerifyFinal(s), CKR_OK, "C_MessageVerifyFinal");
+			check_rv(f3->C_SignMessage(s, NULL, 0, data, 1, sig, &sl), CKR_OPERATION_NOT_INITIALIZED, "C_SignMessage after C_MessageSignFinal");
+		}
+		/* ECDH on the card with another EC public key of the token as the peer. */
+		if (ec != CK_INVALID_HANDLE) {
+			CK_OBJECT_CLASS pubc = CKO_PUBLIC_KEY;
+			CK_KEY_TYPE ekt = CKK_EC;
+			CK_ATTRIBUTE tp[2] = {{CKA_CLASS, &pubc, sizeof pubc}, {CKA_KEY_TYPE, &ekt, sizeof ekt}};
+			CK_OBJECT_HANDLE peer = find_one(s, tp, 2);
+			unsigned char point[256];
+			CK_ATTRIBUTE pa = {CKA_EC_POINT, point, sizeof point};
+			CK_BBOOL derive = CK_FALSE;
+			CK_ATTRIBUTE da = {CKA_DERIVE, &derive, 1};
+			f->C_GetAttributeValue(s, ec, &da, 1);
+			if (peer != CK_INVALID_HANDLE && derive && f->C_GetAttributeValue(s, peer, &pa, 1) == CKR_OK) {
+				CK_ECDH1_DERIVE_PARAMS ep = {CKD_NULL, 0, NULL, pa.ulValueLen, point};
+				CK_MECHANISM dm = {CKM_ECDH1_DERIVE, &ep, sizeof ep};
+				CK_OBJECT_CLASS sk = CKO_SECRET_KEY;
+				CK_KEY_TYPE gk = CKK_GENERIC_SECRET;
+				CK_BBOOL no = CK_FALSE;
+				CK_ATTRIBUTE dt[3] = {{CKA_CLASS, &sk, sizeof sk}, {CKA_KEY_TYPE, &gk, sizeof gk}, {CKA_TOKEN, &no, 1}};
+				CK_OBJECT_HANDLE dk = CK_INVALID_HANDLE;
+				check_rv(f->C_DeriveKey(s, &dm, ec, dt, 3, &dk), CKR_OK, "C_DeriveKey ECDH1 (CKD_NULL)");
+				unsigned char secret[128];
+				CK_ATTRIBUTE sv = {CKA_VALUE, secret, sizeof secret};
+				check_rv(f->C_GetAttributeValue(s, dk, &sv, 1), CKR_OK, "read the derived secret");
+				check(sv.ulValueLen == 32 || sv.ulValueLen == 48, "shared secret length");
+				check_rv(f->C_DestroyObject(s, dk), CKR_OK, "C_DestroyObject derived key");
+				check_rv(f->C_GetAttributeValue(s, dk, &sv, 1), CKR_OBJECT_HANDLE_INVALID, "derived key gone");
+				ep.kdf = 0x2; /* CKD_SHA1_KDF: not offered */
+				check_rv(f->C_DeriveKey(s, &dm, ec, dt, 3, &dk), CKR_MECHANISM_PARAM_INVALID, "C_DeriveKey with a KDF");
+			} else {
+				printf("# no EC peer key or no CKA_DERIVE: ECDH skipped\n");
+			}
 		}
 		/* RSA PKCS#1 v1.5 with SHA-256 (9A on the demo card: CKA_ID 01). */
 		kt = CKK_RSA;
@@ -449,6 +509,24 @@ static void test_token(void) {
 		}
 		check_rv(f->C_Logout(s), CKR_OK, "C_Logout");
 		check_rv(f->C_Logout(s), CKR_USER_NOT_LOGGED_IN, "C_Logout twice");
+		/* Step 23: logging out of one session makes every session public again. */
+		check_rv(f->C_GetSessionInfo(rw, &si), CKR_OK, "step 23: C_GetSessionInfo");
+		check(si.state == CKS_RW_PUBLIC_SESSION, "step 23: R/W session public after logout");
+		check_rv(f->C_GetSessionInfo(s, &si), CKR_OK, "step 23: C_GetSessionInfo R/O");
+		check(si.state == CKS_RO_PUBLIC_SESSION, "step 23: R/O session public after logout");
+		CK_OBJECT_CLASS pkc = CKO_PRIVATE_KEY;
+		CK_ATTRIBUTE tpk = {CKA_CLASS, &pkc, sizeof pkc};
+		CK_OBJECT_HANDLE any[64];
+		CK_ULONG nany = 0, npriv = 0;
+		f->C_FindObjectsInit(s, &tpk, 1);
+		f->C_FindObjects(s, any, 64, &nany);
+		f->C_FindObjectsFinal(s);
+		for (CK_ULONG i = 0; i < nany; i++) {
+			CK_BBOOL priv = CK_FALSE;
+			CK_ATTRIBUTE pa = {CKA_PRIVATE, &priv, 1};
+			if (f->C_GetAttributeValue(s, any[i], &pa, 1) == CKR_OK && priv) npriv++;
+		}
+		check(npriv == 0, "private objects hidden after logout");
 	}
 	check_rv(f->C_CloseSession(s), CKR_OK, "C_CloseSession");
 	check_rv(f->C_CloseSession(s), CKR_SESSION_HANDLE_INVALID, "C_CloseSession twice");

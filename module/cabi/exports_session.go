@@ -114,10 +114,15 @@ func goC_CreateObject(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
-	if (pTemplate == nil && ulCount != 0) || phObject == nil {
+	tmpl, ok := template(pTemplate, ulCount)
+	if !ok || phObject == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
-	return C.CK_RV(lib.ObjectWrite(ck.ULong(hSession), nil))
+	h, r := lib.CreateObject(ck.ULong(hSession), tmpl)
+	if r == ck.CKR_OK {
+		*phObject = C.CK_OBJECT_HANDLE(h)
+	}
+	return C.CK_RV(r)
 }
 
 //export goC_CopyObject
@@ -145,11 +150,11 @@ func goC_SetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HAN
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
-	if pTemplate == nil && ulCount != 0 {
+	tmpl, ok := template(pTemplate, ulCount)
+	if !ok {
 		return C.CKR_ARGUMENTS_BAD
 	}
-	obj := ck.ULong(hObject)
-	return C.CK_RV(lib.ObjectWrite(ck.ULong(hSession), &obj))
+	return C.CK_RV(lib.SetAttributeValue(ck.ULong(hSession), ck.ULong(hObject), tmpl))
 }
 
 //export goC_GetObjectSize

@@ -7,24 +7,6 @@ import "C"
 
 import "github.com/pcsc11/pcsc11/module"
 
-//export goC_InitToken
-func goC_InitToken(slotID C.CK_SLOT_ID, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG, pLabel C.CK_UTF8CHAR_PTR) (rv C.CK_RV) {
-	defer guard("C_InitToken", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_InitToken"))
-}
-
-//export goC_InitPIN
-func goC_InitPIN(hSession C.CK_SESSION_HANDLE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_InitPIN", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_InitPIN"))
-}
-
-//export goC_SetPIN
-func goC_SetPIN(hSession C.CK_SESSION_HANDLE, pOldPin C.CK_UTF8CHAR_PTR, ulOldLen C.CK_ULONG, pNewPin C.CK_UTF8CHAR_PTR, ulNewLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_SetPIN", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_SetPIN"))
-}
-
 //export goC_GetOperationState
 func goC_GetOperationState(hSession C.CK_SESSION_HANDLE, pOperationState C.CK_BYTE_PTR, pulOperationStateLen C.CK_ULONG_PTR) (rv C.CK_RV) {
 	defer guard("C_GetOperationState", &rv)
@@ -97,12 +79,6 @@ func goC_GenerateKey(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR
 	return C.CK_RV(module.Default.NotSupported("C_GenerateKey"))
 }
 
-//export goC_GenerateKeyPair
-func goC_GenerateKeyPair(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, pPublicKeyTemplate C.CK_ATTRIBUTE_PTR, ulPublicKeyAttributeCount C.CK_ULONG, pPrivateKeyTemplate C.CK_ATTRIBUTE_PTR, ulPrivateKeyAttributeCount C.CK_ULONG, phPublicKey C.CK_OBJECT_HANDLE_PTR, phPrivateKey C.CK_OBJECT_HANDLE_PTR) (rv C.CK_RV) {
-	defer guard("C_GenerateKeyPair", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_GenerateKeyPair"))
-}
-
 //export goC_WrapKey
 func goC_WrapKey(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hWrappingKey C.CK_OBJECT_HANDLE, hKey C.CK_OBJECT_HANDLE, pWrappedKey C.CK_BYTE_PTR, pulWrappedKeyLen C.CK_ULONG_PTR) (rv C.CK_RV) {
 	defer guard("C_WrapKey", &rv)
@@ -173,64 +149,4 @@ func goC_DecryptMessageNext(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_P
 func goC_MessageDecryptFinal(hSession C.CK_SESSION_HANDLE) (rv C.CK_RV) {
 	defer guard("C_MessageDecryptFinal", &rv)
 	return C.CK_RV(module.Default.NotSupported("C_MessageDecryptFinal"))
-}
-
-//export goC_MessageSignInit
-func goC_MessageSignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
-	defer guard("C_MessageSignInit", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_MessageSignInit"))
-}
-
-//export goC_SignMessage
-func goC_SignMessage(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_SignMessage", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_SignMessage"))
-}
-
-//export goC_SignMessageBegin
-func goC_SignMessageBegin(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_SignMessageBegin", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_SignMessageBegin"))
-}
-
-//export goC_SignMessageNext
-func goC_SignMessageNext(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pDataPart C.CK_BYTE_PTR, ulDataPartLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_SignMessageNext", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_SignMessageNext"))
-}
-
-//export goC_MessageSignFinal
-func goC_MessageSignFinal(hSession C.CK_SESSION_HANDLE) (rv C.CK_RV) {
-	defer guard("C_MessageSignFinal", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_MessageSignFinal"))
-}
-
-//export goC_MessageVerifyInit
-func goC_MessageVerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
-	defer guard("C_MessageVerifyInit", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_MessageVerifyInit"))
-}
-
-//export goC_VerifyMessage
-func goC_VerifyMessage(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_VerifyMessage", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_VerifyMessage"))
-}
-
-//export goC_VerifyMessageBegin
-func goC_VerifyMessageBegin(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_VerifyMessageBegin", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_VerifyMessageBegin"))
-}
-
-//export goC_VerifyMessageNext
-func goC_VerifyMessageNext(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pDataPart C.CK_BYTE_PTR, ulDataPartLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_VerifyMessageNext", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_VerifyMessageNext"))
-}
-
-//export goC_MessageVerifyFinal
-func goC_MessageVerifyFinal(hSession C.CK_SESSION_HANDLE) (rv C.CK_RV) {
-	defer guard("C_MessageVerifyFinal", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_MessageVerifyFinal"))
 }

@@ -1,0 +1,92 @@
+package cabi
+
+// #include "pcsc11_pkcs11.h"
+import "C"
+
+import (
+	"bytes"
+	"unsafe"
+
+	"github.com/pcsc11/pcsc11/ck"
+)
+
+// Personalization: C_InitToken, C_InitPIN, C_SetPIN, C_GenerateKeyPair (spec 5.6, 5.18).
+
+// pinArg copies a PIN argument: NULL with length 0 is nil (the reader's PIN pad),
+// NULL with a length is an error. The caller wipes the copy.
+func pinArg(p C.CK_UTF8CHAR_PTR, n C.CK_ULONG) ([]byte, bool) {
+	if p == nil {
+		return nil, n == 0
+	}
+	return inBytes(unsafe.Pointer(p), n, 1024)
+}
+
+//export goC_InitToken
+func goC_InitToken(slotID C.CK_SLOT_ID, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG, pLabel C.CK_UTF8CHAR_PTR) (rv C.CK_RV) {
+	defer guard("C_InitToken", &rv)
+	if r := lib.Ready(); r != ck.CKR_OK {
+		return C.CK_RV(r)
+	}
+	pin, ok := pinArg(pPin, ulPinLen)
+	if !ok || pLabel == nil {
+		return C.CKR_ARGUMENTS_BAD
+	}
+	defer wipe(pin)
+	// Spec 5.6.3: pLabel is 32 bytes, blank padded; a NUL ends it early for callers
+	// that pass a C string.
+	label := C.GoBytes(unsafe.Pointer(pLabel), 32)
+	if i := bytes.IndexByte(label, 0); i >= 0 {
+		label = label[:i]
+	}
+	return C.CK_RV(lib.InitToken(ck.ULong(slotID), pin, string(bytes.TrimRight(label, " "))))
+}
+
+//export goC_InitPIN
+func goC_InitPIN(hSession C.CK_SESSION_HANDLE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG) (rv C.CK_RV) {
+	defer guard("C_InitPIN", &rv)
+	if r := lib.Ready(); r != ck.CKR_OK {
+		return C.CK_RV(r)
+	}
+	pin, ok := pinArg(pPin, ulPinLen)
+	if !ok {
+		return C.CKR_ARGUMENTS_BAD
+	}
+	defer wipe(pin)
+	return C.CK_RV(lib.InitPIN(ck.ULong(hSession), pin))
+}
+
+//export goC_SetPIN
+func goC_SetPIN(hSession C.CK_SESSION_HANDLE, pOldPin C.CK_UTF8CHAR_PTR, ulOldLen C.CK_ULONG, pNewPin C.CK_UTF8CHAR_PTR, ulNewLen C.CK_ULONG) (rv C.CK_RV) {
+	defer guard("C_SetPIN", &rv)
+	if r := lib.Ready(); r != ck.CKR_OK {
+		return C.CK_RV(r)
+	}
+	oldPIN, ok1 := pinArg(pOldPin, ulOldLen)
+	newPIN, ok2 := pinArg(pNewPin, ulNewLen)
+	if !ok1 || !ok2 {
+		return C.CKR_ARGUMENTS_BAD
+	}
+	defer wipe(oldPIN)
+	defer wipe(newPIN)
+	return C.CK_RV(lib.SetPIN(ck.ULong(hSession), oldPIN, newPIN))
+}
+
+//export goC_GenerateKeyPair
+func goC_GenerateKeyPair(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, pPublicKeyTemplate C.CK_ATTRIBUTE_PTR, ulPublicKeyAttributeCount C.CK_ULONG, pPrivateKeyTemplate C.CK_ATTRIBUTE_PTR, ulPrivateKeyAttributeCount C.CK_ULONG, phPublicKey C.CK_OBJECT_HANDLE_PTR, phPrivateKey C.CK_OBJECT_HANDLE_PTR) (rv C.CK_RV) {
+	defer guard("C_GenerateKeyPair", &rv)
+	if r := lib.Ready(); r != ck.CKR_OK {
+		return C.CK_RV(r)
+	}
+	m, ok := mechanism(pMechanism)
+	pub, ok2 := template(pPublicKeyTemplate, ulPublicKeyAttributeCount)
+	priv, ok3 := template(pPrivateKeyTemplate, ulPrivateKeyAttributeCount)
+	if !ok || !ok2 || !ok3 || phPublicKey == nil || phPrivateKey == nil {
+		return C.CKR_ARGUMENTS_BAD
+	}
+	hPub, hPriv, r := lib.GenerateKeyPair(ck.ULong(hSession), m, pub, priv)
+	if r == ck.CKR_OK {
+		*phPublicKey = C.CK_OBJECT_HANDLE(hPub)
+		*phPrivateKey = C.CK_OBJECT_HANDLE(hPriv)
+	}
+	return C.CK_RV(r)
+}
