@@ -13,4 +13,14 @@ if [ "$(id -u)" -eq 0 ] && unshare --mount --net true 2>/dev/null; then
   export PCSC11_RIG_NAMESPACE=1
   export PCSC11_RIG_DIR=${PCSC11_RIG_DIR:-/tmp/pcsc11-rig-test.$$}
 fi
-exec hwtests/rig.sh run bash scripts/hw-suite.sh
+status=0
+hwtests/rig.sh run bash scripts/hw-suite.sh || status=1
+
+# The test PIN-pad reader (pinpad/): its own pcscd with our IFD handler; needs root.
+if [ "$(id -u)" -eq 0 ]; then
+  echo "== PIN-pad reader end to end (pinpad/e2e.sh)"
+  if bash pinpad/e2e.sh; then echo "== PIN-pad reader: passed"; else echo "== PIN-pad reader: FAILED"; status=1; fi
+else
+  echo "== PIN-pad reader: skipped: pinpad/e2e.sh needs root to start its own pcscd"
+fi
+exit $status

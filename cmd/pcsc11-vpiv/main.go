@@ -23,13 +23,14 @@ import (
 	"time"
 
 	"github.com/pcsc11/pcsc11/cmd/pcsc11-vpiv/internal/vpcd"
+	"github.com/pcsc11/pcsc11/pinpad"
 	"github.com/pcsc11/pcsc11/vpiv"
 )
 
 type config struct {
 	host, state, provision, control, inject string
 	send                                    string
-	port                                    int
+	port, pinpadPort                        int
 	serial                                  uint64
 	removeAfter, injectDelay                time.Duration
 	injectEvery                             int
@@ -42,6 +43,7 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	c := &config{}
 	fs.StringVar(&c.host, "host", "127.0.0.1", "host where vpcd (pcscd's vpcd driver) listens")
 	fs.IntVar(&c.port, "port", 35963, "vpcd port: 35963 is reader \"... 00 00\", 35964 is \"... 00 01\"")
+	fs.IntVar(&c.pinpadPort, "pinpad-port", 0, "connect to pcsc11's test PIN-pad reader on this port (35965; docs/pinpad.md) instead of vpcd's --port; script its keypad through --control (pinpad type DIGITS|cancel|timeout)")
 	fs.StringVar(&c.state, "state", "", "file keeping the card's state (keys, objects, PIN) across runs; empty = in memory only")
 	fs.Uint64Var(&c.serial, "serial", 0, "YubiKey serial number (0 = the engine's default)")
 	fs.StringVar(&c.provision, "provision", "", "provision profiles joined with + (the engine checks them): demo (keys and certificates in 9A, 9C, 9D, 9E; skipped when the card has any), 3des (3DES default management key, for yubico-piv-tool/ykcs11 2.2), factory")
@@ -64,6 +66,9 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	}
 	if c.port < 1 || c.port > 65535 {
 		return nil, fmt.Errorf("--port %d out of range", c.port)
+	}
+	if c.pinpadPort < 0 || c.pinpadPort > 65535 {
+		return nil, fmt.Errorf("--pinpad-port %d out of range", c.pinpadPort)
 	}
 	if c.serial > 0xFFFFFFFF {
 		return nil, fmt.Errorf("--serial %d does not fit in 32 bits", c.serial)
@@ -122,6 +127,10 @@ func run(cfg *config) error {
 		Inject: inj,
 		Logf:   log.Printf,
 		Trace:  cfg.trace,
+	}
+	if cfg.pinpadPort != 0 {
+		client.Addr = net.JoinHostPort(cfg.host, strconv.Itoa(cfg.pinpadPort))
+		client.PINPad = &pinpad.Keypad{}
 	}
 	log.Printf("virtual PIV card ready (new=%t, state=%q, provision=%q, inject=%q); connecting to vpcd at %s",
 		fresh, cfg.state, cfg.provision, cfg.inject, client.Addr)

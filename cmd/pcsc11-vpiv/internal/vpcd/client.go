@@ -16,6 +16,7 @@ type Client struct {
 	Inject      *Injector
 	Logf        Logf
 	Trace       bool          // log APDU headers and status words (secrets redacted)
+	PINPad      PINPad        // set when connected to pcsc11's PIN-pad reader (--pinpad-port)
 	MinBackoff  time.Duration // first retry delay; default 100 ms
 	MaxBackoff  time.Duration // retry delay cap; default 2 s
 	DialTimeout time.Duration
@@ -143,7 +144,7 @@ func (c *Client) Run(ctx context.Context) error {
 			continue
 		}
 		c.Logf.printf("card inserted: connected to vpcd at %s", c.Addr)
-		s := &session{conn: conn, card: c.Card, mu: &c.cardMu, inject: c.Inject, logf: c.Logf, trace: c.Trace}
+		s := &session{conn: conn, card: c.Card, mu: &c.cardMu, inject: c.Inject, logf: c.Logf, trace: c.Trace, pinpad: c.PINPad}
 		err = s.serve(ctx)
 		c.detach(conn)
 		// A card leaving the reader loses power and with it every security status.

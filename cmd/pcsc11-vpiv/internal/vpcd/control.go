@@ -19,6 +19,8 @@ import (
 //	insert   put it back (reconnect)
 //	status   one line: inserted, connected and the APDU counters
 //	quit     stop the process
+//	pinpad type DIGITS | cancel | timeout | clear | status
+//	         script the PIN-pad reader's keypad (with --pinpad-port)
 //
 // Every command answers exactly one line, "ok ..." or "error: ...".
 type Controller struct {
@@ -32,6 +34,14 @@ type Controller struct {
 // "quit" it only answers and reports quit = true: the caller sends the answer first and
 // then calls Quit, so the client still reads "ok quitting".
 func (ct *Controller) Exec(line string) (answer string, quit bool) {
+	// Before the switch: its default case echoes the command, and a pinpad line may
+	// hold a PIN.
+	if f := strings.Fields(line); len(f) > 0 && f[0] == "pinpad" {
+		if ct.Client == nil || ct.Client.PINPad == nil {
+			return "error: no PIN pad (start with --pinpad-port)", false
+		}
+		return ct.Client.PINPad.Exec(strings.Join(f[1:], " ")), false
+	}
 	switch cmd := strings.TrimSpace(line); cmd {
 	case "remove":
 		ct.Client.Remove()

@@ -18,6 +18,14 @@ type Card interface {
 	Process(cmd []byte) []byte
 }
 
+// PINPad answers the PIN requests of pcsc11's test PIN-pad reader (pinpad.Keypad):
+// Handle takes the F1/F2 messages that reader adds to the vpcd protocol, Exec runs the
+// control socket's "pinpad ..." commands. See docs/pinpad.md.
+type PINPad interface {
+	Handle(msg []byte, process func(cmd []byte) []byte) (resp []byte, handled bool)
+	Exec(args string) string
+}
+
 // Logf is a printf-style logger; nil discards.
 type Logf func(format string, args ...any)
 
@@ -36,6 +44,7 @@ type session struct {
 	inject *Injector
 	logf   Logf
 	trace  bool
+	pinpad PINPad // nil: plain vpcd
 }
 
 // serve answers vpcd's messages until the connection fails or ctx ends. A clean close
@@ -95,6 +104,16 @@ func (s *session) handle(msg []byte) (out []byte, delay time.Duration, answer bo
 			s.logf.printf("ignoring unknown vpcd control code %#02x", msg[0])
 		}
 		return nil, 0, false
+	}
+	if s.pinpad != nil {
+		// A PIN request carries no PIN (the keypad types it); the command the keypad
+		// builds is run by it and never logged.
+		if resp, ok := s.pinpad.Handle(msg, s.card.Process); ok {
+			if s.trace {
+				s.logf.printf("< PIN pad request %#02x: %s", msg[0], DescribeResponse(resp))
+			}
+			return resp, 0, true
+		}
 	}
 	if s.trace {
 		s.logf.printf("> %s", DescribeCommand(msg))
