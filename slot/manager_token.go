@@ -1,7 +1,6 @@
 package slot
 
 import (
-	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -17,7 +16,8 @@ import (
 //
 // Errors: CKR_SLOT_ID_INVALID, CKR_TOKEN_NOT_PRESENT (empty slot, or the card left
 // while connecting), CKR_TOKEN_NOT_RECOGNIZED (from the driver, remembered until the
-// card changes), CKR_DEVICE_ERROR.
+// card changes, but only when the card itself answered so: see open),
+// CKR_DEVICE_ERROR (transient: the next call tries again).
 func (m *Manager) Token(id ID) (Token, error) {
 	m.mu.Lock()
 	s, err := m.lookup(id)
@@ -54,30 +54,8 @@ func (m *Manager) Token(id ID) (Token, error) {
 		return nil, NewError(ck.CKR_TOKEN_NOT_PRESENT, "slot: no card in "+name, nil)
 	}
 
-	card, err := m.b.Connect(name)
+	tok, wc, err := m.open(s, name, gen)
 	if err != nil {
-		if errorsIsAny(err, reader.ErrNoCard, reader.ErrCardRemoved, reader.ErrReaderGone) {
-			return nil, NewError(ck.CKR_TOKEN_NOT_PRESENT, "slot: card left "+name, err)
-		}
-		return nil, NewError(ck.CKR_DEVICE_ERROR, "slot: cannot connect to the card in "+name, err)
-	}
-	wc := &watchedCard{Card: card}
-	tok, err := m.drv(wc, name)
-	if err == nil && tok == nil {
-		err = NewError(ck.CKR_TOKEN_NOT_RECOGNIZED, "slot: driver returned no token", nil)
-	}
-	if err != nil {
-		wc.Close()
-		var se *Error
-		switch {
-		case errors.As(err, &se) && se.RV == ck.CKR_TOKEN_NOT_RECOGNIZED:
-			s.tokErr, s.tokGen = err, gen
-		case errors.As(err, &se):
-		case errorsIsAny(err, reader.ErrNoCard, reader.ErrCardRemoved, reader.ErrReaderGone):
-			err = NewError(ck.CKR_TOKEN_NOT_PRESENT, "slot: card left "+name, err)
-		default:
-			err = NewError(ck.CKR_DEVICE_ERROR, "slot: opening the token in "+name, err)
-		}
 		return nil, err
 	}
 	s.tok, s.card, s.tokGen = tok, wc, gen

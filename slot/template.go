@@ -2,6 +2,7 @@ package slot
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/bits"
 
 	"github.com/pcsc11/pcsc11/ck"
@@ -16,7 +17,7 @@ const ULongSize = bits.UintSize / 8
 // with CKR_ATTRIBUTE_VALUE_INVALID when it is there but malformed.
 
 func invalid(typ ck.ULong) error {
-	return NewError(ck.CKR_ATTRIBUTE_VALUE_INVALID, "attribute value invalid", nil)
+	return NewError(ck.CKR_ATTRIBUTE_VALUE_INVALID, fmt.Sprintf("attribute 0x%X: malformed value", uint64(typ)), nil)
 }
 
 // Bool reads a CK_BBOOL attribute.

@@ -33,7 +33,7 @@ func (t *Token) exchange(cmd apdu.Command) ([]byte, error) {
 	out, err := t.exchangeOnce(cmd)
 	if err != nil && cmd.INS != insSelect && (cmd.INS < 0xF0 || t.yubikey) &&
 		swIs(err, apdu.SWInsNotSupported, apdu.SWClaNotSupported) {
-		t.loggedIn, t.soLoggedIn = false, false
+		t.lostSecurity()
 		if serr := t.selectApp(); serr != nil {
 			return nil, err
 		}

@@ -7,14 +7,20 @@
 // tests against the virtual YubiKey 5.7):
 //
 //	Open     3 APDUs: SELECT PIV, GET VERSION, GET SERIAL (cached for the token's life)
-//	Info     1 APDU:  GET METADATA of the PIN (5.3+), else an empty VERIFY; plus one
-//	         GET DATA CHUID, once, on cards without a YubiKey serial
+//	Info     3 APDUs: GET METADATA of the PIN, PUK and management key (5.3+), else an
+//	         empty VERIFY; plus, once, GET DATA of the label object (YubiKey) or of
+//	         the CHUID (cards without a YubiKey serial)
 //	Objects  25 GET METADATA + one GET DATA per slot holding a key on 5.3+, else 25
 //	         GET DATA; read once and cached until Invalidate
 //
 // Choices worth knowing:
 //   - On YubiKey 5.3+ a certificate container is only read for a slot that holds a key
-//     (GET METADATA says so): a certificate alone in an empty slot is not listed there.
+//     (GET METADATA says so): a certificate alone in an empty slot is not listed there
+//     (unless this token wrote it).
+//   - Personalization (creds.go, admin.go, inittoken.go, keygen.go, import.go;
+//     docs/personalization.md): CKU_SO is the management key (hex) or the PUK; writes
+//     need the management key, or a user login on a card whose management key is
+//     PIN-protected the ykman way.
 //   - CKA_EC_PARAMS of Ed25519/X25519 keys is the RFC 8410 OID (PKCS#11 v3.0 allows the
 //     OID or the curve-name string; ykcs11 gives the OID).
 //   - CKA_PRIVATE and CKA_ALWAYS_AUTHENTICATE follow the key's PIN policy from metadata,

@@ -24,7 +24,6 @@ func (t *Token) Info() (slot.TokenInfo, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	info := slot.TokenInfo{
-		Label:          t.label(),
 		Manufacturer:   "PIV",
 		Model:          "PIV",
 		MinPINLen:      minPINLen,
@@ -47,6 +46,11 @@ func (t *Token) Info() (slot.TokenInfo, error) {
 			return err
 		}
 		info.Flags |= flags
+		if t.yubikey && !t.labelRead {
+			if err := t.readLabel(); err != nil {
+				return err
+			}
+		}
 		if !t.hasSer && !t.chuidRead {
 			t.chuidSerial, err = t.readCHUIDSerial()
 			if err != nil {
@@ -60,16 +64,15 @@ func (t *Token) Info() (slot.TokenInfo, error) {
 		return slot.TokenInfo{}, err
 	}
 	info.Serial = t.serialString()
+	info.Label = t.label()
 	return info, nil
 }
 
-// label: a label written by pcsc11 if the hook finds one, else a name built from the
-// YubiKey serial, else "PIV".
+// label: the label written by pcsc11's C_InitToken when the card has one (label.go),
+// else a name built from the YubiKey serial, else "PIV".
 func (t *Token) label() string {
-	if t.labelHook != nil {
-		if l := t.labelHook(); l != "" {
-			return l
-		}
+	if t.cardLabel != "" {
+		return t.cardLabel
 	}
 	if t.yubikey && t.hasSer {
 		return "YubiKey PIV #" + strconv.FormatUint(uint64(t.serial), 10)
@@ -137,8 +140,12 @@ func allZero(b []byte) bool {
 
 // pinFlags reads the PIN retry counter and maps it to the CKF_USER_PIN_* flags:
 // COUNT_LOW when fewer tries remain than the maximum, FINAL_TRY at one, LOCKED at none.
+// On YubiKey 5.3+ GET METADATA also tells whether the PIN, the PUK and the management
+// key still have their factory values (CKF_USER_PIN_TO_BE_CHANGED,
+// CKF_SO_PIN_TO_BE_CHANGED, spec 3.2 CK_TOKEN_INFO) and the PUK counter (CKF_SO_PIN_*).
 func (t *Token) pinFlags() (ck.ULong, error) {
 	left := -1
+	var extra ck.ULong // flags that do not depend on the PIN counter (5.3+ metadata)
 	if t.atLeast(5, 3) {
 		m, err := t.getMetadata(refPIN)
 		if _, isSW := apdu.SW(err); err != nil && !isSW {
@@ -148,6 +155,14 @@ func (t *Token) pinFlags() (ck.ULong, error) {
 			t.pinTries = m.retries[0]
 			left = m.retries[1]
 		}
+		if err == nil && m.isDefault && left != 0 {
+			extra |= ck.CKF_USER_PIN_TO_BE_CHANGED
+		}
+		so, err := t.soFlags()
+		if err != nil {
+			return 0, err
+		}
+		extra |= so
 	}
 	if left < 0 {
 		err := t.verifyEmpty()
@@ -171,7 +186,7 @@ func (t *Token) pinFlags() (ck.ULong, error) {
 			t.pinTries = left
 		}
 	}
-	return retryFlags(left, t.pinTries), nil
+	return retryFlags(left, t.pinTries) | extra, nil
 }
 
 func retryFlags(left, max int) ck.ULong {
@@ -223,6 +238,14 @@ func (t *Token) Mechanisms() []slot.Mechanism {
 		add(ck.CKM_EDDSA, 255, 255, hw|ck.CKF_SIGN|ck.CKF_VERIFY)
 	}
 	add(ck.CKM_ECDH1_DERIVE, ecdhMin, 384, hw|ck.CKF_DERIVE|ecFlags)
+	// Key generation on the card (GENERATE ASYMMETRIC KEY PAIR; needs the management
+	// key, see keygen.go).
+	add(ck.CKM_RSA_PKCS_KEY_PAIR_GEN, 1024, rsaMax, hw|ck.CKF_GENERATE_KEY_PAIR)
+	add(ck.CKM_EC_KEY_PAIR_GEN, 256, 384, hw|ck.CKF_GENERATE_KEY_PAIR|ecFlags)
+	if t.atLeast(5, 7) {
+		add(ck.CKM_EC_EDWARDS_KEY_PAIR_GEN, 255, 255, hw|ck.CKF_GENERATE_KEY_PAIR)
+		add(ck.CKM_EC_MONTGOMERY_KEY_PAIR_GEN, 255, 255, hw|ck.CKF_GENERATE_KEY_PAIR)
+	}
 	for _, mech := range []ck.ULong{ck.CKM_SHA_1, ck.CKM_SHA224, ck.CKM_SHA256, ck.CKM_SHA384, ck.CKM_SHA512} {
 		add(mech, 0, 0, ck.CKF_DIGEST)
 	}

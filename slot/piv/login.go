@@ -15,6 +15,10 @@ func (t *Token) Login(userType ck.ULong, pin []byte) error {
 	case ck.CKU_USER, ck.CKU_CONTEXT_SPECIFIC:
 		return t.loginUser(pin)
 	case ck.CKU_SO:
+		// A PUK is 6 to 8 characters, a management key 32, 48 or 64 hex digits.
+		if pin != nil && len(pin) <= maxPINLen {
+			return t.loginPUK(pin)
+		}
 		return t.loginSO(pin)
 	}
 	return slot.NewError(ck.CKR_USER_TYPE_INVALID, "piv: unknown user type", nil)
@@ -65,22 +69,43 @@ func verifyError(err error) error {
 }
 
 // Logout resets the PIN's security status with VERIFY P1=FF (SP 800-73-4 part 2,
-// 3.2.1). Cards that refuse it, and a management-key login, are logged out by selecting
-// PIV again, which clears the application's security state.
+// 3.2.1); cards that refuse it are logged out by selecting PIV again. A management-key
+// authentication (SO, or made for the user with the PIN-protected key) is dropped
+// first by starting a new one (a witness request resets the card's authentication
+// state): re-selecting the application does not clear it on every card (our virtual
+// card keeps it), and a card left authenticated would take anyone's writes.
 func (t *Token) Logout() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	so := t.soLoggedIn
-	t.loggedIn, t.soLoggedIn = false, false
+	so := t.soLoggedIn || t.userAdmin
+	t.lostSecurity()
+	clear(t.soPUK)
+	t.soPUK = nil
 	return t.transact(func() error {
-		if !so {
-			_, err := t.exchangeOnce(apdu.Command{INS: insVerify, P1: 0xFF, P2: refPIN})
-			if err == nil || isTransport(err) {
+		if so {
+			if err := t.dropMgmAuth(); err != nil && isTransport(err) {
 				return err
 			}
 		}
+		_, err := t.exchangeOnce(apdu.Command{INS: insVerify, P1: 0xFF, P2: refPIN})
+		if isTransport(err) || (err == nil && !so) {
+			return err
+		}
+		// Selecting again also clears the security state on cards that do it on
+		// re-selection (belt and braces after a management-key authentication).
 		return t.selectApp()
 	})
+}
+
+// dropMgmAuth asks for a management-key witness and leaves the exchange unfinished.
+func (t *Token) dropMgmAuth() error {
+	alg, err := t.mgmAlg()
+	if err != nil {
+		return err
+	}
+	_, err = t.exchangeOnce(apdu.Command{INS: insGeneralAuth, P1: alg, P2: refMgmKey,
+		Data: apdu.EncodeTLV(0x7C, []byte{0x80, 0x00}), Ne: 256})
+	return err
 }
 
 // LoggedIn asks the card whether the PIN is still verified (another program may have

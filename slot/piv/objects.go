@@ -52,7 +52,19 @@ func (t *Token) ensureKeys() error {
 	}
 	t.keys = keys
 	t.objects = buildObjects(keys)
+	t.markDestroyable(t.objects)
 	return nil
+}
+
+// markDestroyable sets CKA_DESTROYABLE (spec 4.4) to what DestroyObject can do here:
+// certificates, private keys on YubiKey 5.7+ (MOVE/DELETE KEY) except the attestation
+// key; never a public key on its own.
+func (t *Token) markDestroyable(objs []slot.Object) {
+	for _, o := range objs {
+		kind, s, _ := objectRef(o.Key)
+		o.Attrs[ck.CKA_DESTROYABLE] = kind == "cert" ||
+			(kind == "priv" && s.ref != 0xF9 && t.atLeast(5, 7))
+	}
 }
 
 // readKeys visits every key slot. On YubiKey 5.3+ GET METADATA tells which slots hold
@@ -78,7 +90,7 @@ func (t *Token) readKeys() (map[byte]*keyInfo, error) {
 					k.pub, k.alg = pub, m.alg
 				}
 			case apdu.IsNotFound(err):
-				readCert = false // empty slot
+				readCert = t.knownCerts[s.ref] // empty slot, unless we wrote a certificate there
 			default:
 				if _, isSW := apdu.SW(err); !isSW {
 					return nil, err // transport failure or a malformed answer
@@ -99,6 +111,9 @@ func (t *Token) readKeys() (map[byte]*keyInfo, error) {
 			default:
 				return nil, err
 			}
+		}
+		if pk := t.knownPub[s.ref]; k.pub == nil && pk != nil {
+			k.pub, k.alg = pk, algorithmOf(pk) // generated or imported by this token, no metadata
 		}
 		if k.pub == nil && k.cert != nil && k.cert.pub != nil {
 			k.pub, k.alg = k.cert.pub, algorithmOf(k.cert.pub)

@@ -32,9 +32,17 @@ func TestAPDUCount(t *testing.T) {
 	}
 	objs := m.apdus - open - info
 	t.Logf("APDUs: Open %d, Info %d, Objects %d, total %d", open, info, objs, m.apdus)
-	// SELECT, GET VERSION, GET SERIAL; GET METADATA PIN; 25 GET METADATA + 6 GET DATA.
-	if open != 3 || info != 1 || objs != 31 {
+	// SELECT, GET VERSION, GET SERIAL; GET METADATA PIN, PUK, 9B + GET DATA label
+	// (once); 25 GET METADATA + 6 GET DATA.
+	if open != 3 || info != 4 || objs != 31 {
 		t.Errorf("APDU count changed: Open %d, Info %d, Objects %d", open, info, objs)
+	}
+	before := m.apdus
+	if _, err := tok.Info(); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.apdus - before; n != 3 {
+		t.Errorf("second Info: %d APDUs, want 3 (the label is read once)", n)
 	}
 }
 

@@ -1,6 +1,7 @@
 package piv
 
 import (
+	"crypto"
 	"errors"
 	"sync"
 
@@ -47,9 +48,16 @@ type Token struct {
 	objects []slot.Object // cached object list, nil until read
 	keys    map[byte]*keyInfo
 
-	// labelHook returns a token label stored on the card by pcsc11 (C_InitToken);
-	// "" when none. Left as a hook until the label object exists.
-	labelHook func() string
+	// Personalization state (personalize*.go).
+	soPUK     []byte // the PUK of an SO login by PUK (no card state exists for it); wiped on Logout/Close
+	userAdmin bool   // the card holds a management-key authentication made with the PIN-protected key
+	cardLabel string // label object written by C_InitToken ("" when none)
+	labelRead bool   // cardLabel was read (once per token, refreshed by InitToken)
+	// Remembered for this token's life because the card cannot tell them on every
+	// firmware: public keys generated or imported here on cards without GET METADATA,
+	// and certificates written here into slots GET METADATA reports empty.
+	knownPub   map[byte]crypto.PublicKey
+	knownCerts map[byte]bool
 }
 
 var _ slot.Token = (*Token)(nil)
@@ -120,7 +128,9 @@ func (t *Token) Invalidate() {
 func (t *Token) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.loggedIn, t.soLoggedIn = false, false
+	t.lostSecurity()
+	clear(t.soPUK)
+	t.soPUK = nil
 	if err := t.card.Close(); err != nil {
 		return readerError("close", err)
 	}
@@ -138,7 +148,7 @@ func (t *Token) transact(fn func() error) error {
 	}
 	defer t.card.EndTransaction()
 	if reset || t.needSelect {
-		t.loggedIn, t.soLoggedIn = false, false
+		t.lostSecurity()
 		if err := t.selectApp(); err != nil {
 			return mapErr("re-select after reset", err)
 		}
@@ -147,9 +157,16 @@ func (t *Token) transact(fn func() error) error {
 	err = fn()
 	if errors.Is(err, reader.ErrCardReset) {
 		// Reset between two of our APDUs: the card's security state is gone.
-		t.loggedIn, t.soLoggedIn, t.needSelect = false, false, true
+		t.lostSecurity()
+		t.needSelect = true
 	}
 	return mapErr("card", err)
+}
+
+// lostSecurity records that the card dropped every security status (reset, SELECT).
+// The PUK of an SO login survives: it is a value we hold, not a state of the card.
+func (t *Token) lostSecurity() {
+	t.loggedIn, t.soLoggedIn, t.userAdmin = false, false, false
 }
 
 // mapErr turns an error from the card layer into *slot.Error; an *slot.Error passes.

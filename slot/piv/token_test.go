@@ -52,7 +52,9 @@ func TestInfo(t *testing.T) {
 		info.MinPINLen != 6 || info.MaxPINLen != 8 {
 		t.Errorf("Info = %+v", info)
 	}
-	want := ck.CKF_LOGIN_REQUIRED | ck.CKF_USER_PIN_INITIALIZED | ck.CKF_TOKEN_INITIALIZED
+	// A factory card: PIN, PUK and management key all have their default values.
+	want := ck.CKF_LOGIN_REQUIRED | ck.CKF_USER_PIN_INITIALIZED | ck.CKF_TOKEN_INITIALIZED |
+		ck.CKF_USER_PIN_TO_BE_CHANGED | ck.CKF_SO_PIN_TO_BE_CHANGED
 	if info.Flags != want {
 		t.Errorf("flags %x, want %x", info.Flags, want)
 	}
@@ -160,7 +162,7 @@ func TestLoginSO(t *testing.T) {
 	if err := tok.Login(ck.CKU_SO, []byte("0102030405060708010203040506070801020304050607FF")); slot.RV(err) != ck.CKR_PIN_INCORRECT {
 		t.Errorf("wrong management key: %v", err)
 	}
-	if err := tok.Login(ck.CKU_SO, []byte("01020304")); slot.RV(err) != ck.CKR_PIN_LEN_RANGE {
+	if err := tok.Login(ck.CKU_SO, []byte("0102030405")); slot.RV(err) != ck.CKR_PIN_LEN_RANGE {
 		t.Errorf("short management key: %v", err)
 	}
 	if err := tok.Login(ck.CKU_SO, []byte("zz0203040506070801020304050607080102030405060708")); slot.RV(err) != ck.CKR_PIN_INCORRECT {
