@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/pcsc11/pcsc11/module.Version=$(VERSION)
 FUZZTIME ?= 50000x
 
-.PHONY: all deps build test unit fuzz hwtest-ci hwtest demo bench install clean vet
+.PHONY: all deps build test unit fuzz hwtest-ci hwtest demo bench gobench install clean vet
 
 all: build
 
@@ -51,7 +51,14 @@ hwtest: build
 demo: deps build
 	@bash scripts/demo.sh
 
+# Side-by-side measurement of pcsc11, OpenSC and ykcs11 against the virtual card
+# (issue 10; needs root for its private pcscd): rewrites docs/performance.md and
+# docs/performance.png.
 bench: build
+	bash bench/run.sh
+
+# Go micro-benchmarks of the parsers and the card engine.
+gobench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./apdu/... ./slot/... ./vpiv/...
 
 install: build

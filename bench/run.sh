@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# bench/run.sh — the measurement rig of issue 10 (`make bench`).
+#
+# Runs bench/p11bench against pcsc11 (build/libpcsc11.so), OpenSC (opensc-pkcs11.so)
+# and Yubico's ykcs11 (libykcs11.so), all talking to the same virtual PIV card
+# (cmd/pcsc11-vpiv) through the same real pcscd, with and without the card's latency
+# model; then rewrites the results part of docs/performance.md and docs/performance.png.
+#
+# Isolation: everything runs in private mount and network namespaces (unshare), with
+# a tmpfs on /run/pcscd and its own pcscd, so that a rig or pcscd already running on
+# the machine (another test, a real reader) is neither used nor disturbed, and the
+# card's APDU counters see only our traffic. Needs root.
+#
+# Environment (all optional):
+#   BENCH_RUNS      runs per cold-start scenario (S1, S2, S6); default 5 (S3/S4: 3)
+#   BENCH_QUICK=1   one run of everything (a smoke test of the rig, ~1 minute)
+#   BENCH_ONLY      labels to run, e.g. "opensc ykcs11" (default: all that exist)
+#   BENCH_LAT_ARGS  pcsc11-vpiv flags of the latency model (default: see lat_args)
+#   BENCH_OUT       working directory for results and logs; default bench/out
+#   BENCH_NO_DOC=1  do not touch docs/ (results stay in $BENCH_OUT)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+out=${BENCH_OUT:-$here/out}
+go=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+bin=$here/bin
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+# pkgver PKG: the upstream version of a Debian package (no Debian revision).
+pkgver() {
+	local v
+	v=$(dpkg-query -W -f '${Version}' "$1" 2>/dev/null) || v='?'
+	v=${v#*:}
+	echo "${v%%-*}"
+}
+
+# The modules: label, path, display name. A missing file is skipped (and said so).
+modules() {
+	local ver
+	ver=$(cd "$repo" && git describe --tags --always --dirty 2>/dev/null || echo dev)
+	echo "pcsc11|$repo/build/libpcsc11.so|pcsc11 $ver"
+	echo "opensc|/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so|OpenSC $(pkgver opensc)"
+	echo "ykcs11|/usr/lib/x86_64-linux-gnu/libykcs11.so|ykcs11 $(pkgver ykcs11)"
+}
+
+# lat_args: the latency model of the virtual card. Preferred: the card's own flags
+# (2 ms per APDU, 80 ms per RSA-2048 and 30 ms per P-256 private-key operation, about
+# a YubiKey 5 over USB). Until the card has them, its fault injector's "slow" mode
+# delays every answer by 2 ms, which models the per-APDU cost only.
+lat_args() {
+	if [[ -n ${BENCH_LAT_ARGS:-} ]]; then
+		echo "$BENCH_LAT_ARGS"
+		return
+	fi
+	local help
+	help=$("$vpiv" -h 2>&1 || true)
+	if grep -q -- '-latency-apdu' <<<"$help"; then
+		local a="--latency-apdu 2ms"
+		grep -q -- '-latency-rsa' <<<"$help" && a+=" --latency-rsa 80ms"
+		grep -q -- '-latency-ec' <<<"$help" && a+=" --latency-ec 30ms"
+		echo "$a"
+	else
+		echo "--inject slow --inject-every 1 --inject-delay 2ms"
+	fi
+}
+
+build() {
+	mkdir -p "$bin" "$out"
+	cc -std=c11 -O2 -Wall -Wextra -Werror -I "$repo/module/include" \
+		$(pkg-config --cflags libpcsclite) -o "$bin/p11bench" \
+		"$here/p11bench.c" "$here/p11bench_par.c" "$here/p11bench_event.c" "$here/cardctl.c" \
+		-ldl $(pkg-config --libs libpcsclite)
+	(cd "$repo" && "$go" build -o "$bin/chart" ./bench/chart)
+	# The rig builds these itself, but inside the network namespace there is no module
+	# proxy: build them here.
+	if [[ ! -x $repo/build/pcsc11-vpiv ]]; then
+		(cd "$repo" && "$go" build -o "$bin/pcsc11-vpiv" ./cmd/pcsc11-vpiv)
+	fi
+	for d in rig0 rig1; do
+		mkdir -p "$out/$d"
+		chmod 0700 "$out/$d"
+		(cd "$repo" && "$go" build -o "$out/$d/waitcard" ./hwtests/cmd/waitcard)
+	done
+}
+
+# ---- inside the namespaces ----
+
+# one LABEL SO LAT RUN SCENARIO VARIANT [p11bench args...]: one p11bench process; a
+# crash or a hang still leaves a result line, so that no failure is silent.
+one() {
+	local label=$1 so=$2 lat=$3 run=$4 sc=$5 var=$6
+	shift 6
+	local tmp rc=0
+	tmp=$(mktemp)
+	timeout -k 5 120 "$bin/p11bench" --module "$so" --label "$label" --lat "$lat" --run "$run" \
+		--scenario "$sc" --variant "$var" "$@" </dev/null >"$tmp" 2>>"$out/p11bench.log" || rc=$?
+	cat "$tmp" >>"$out/results.jsonl"
+	if ! grep -q '"status"' "$tmp"; then
+		printf '{"v":1,"module":"%s","lat":"%s","run":%d,"scenario":"%s","case":"%s","status":"error","error":"p11bench exit %d"}\n' \
+			"$label" "$lat" "$run" "$sc" "$var" "$rc" >>"$out/results.jsonl"
+		say "$label $sc $var (latency $lat, run $run): exit $rc, no result"
+	fi
+	rm -f "$tmp"
+}
+
+card_up() { # DIR PORT ARGS
+	PCSC11_RIG_DIR=$1 PCSC11_RIG_PORT=$2 PCSC11_VPIV_ARGS=$3 PCSC11_VPIV=$vpiv \
+		"$repo/hwtests/rig.sh" up >/dev/null
+}
+
+card_down() { PCSC11_RIG_DIR=$1 "$repo/hwtests/rig.sh" down 2>/dev/null || true; }
+
+# trace_one LABEL SO SCENARIO VARIANT head|tail [args]: one more run against the tracing
+# card; keeps the command lines of the measured interval (the first APDUs of a cold
+# start, the last of a signature loop) in trace-LABEL-CASE.txt for the document.
+trace_one() {
+	local label=$1 so=$2 sc=$3 var=$4 end=$5
+	shift 5
+	local log=$out/rig0/vpiv.log n0 res apdus total file=$out/trace-$label-$sc.txt
+	[[ $sc == S3 ]] && file=$out/trace-$label-S3-$var.txt
+	n0=$(wc -l <"$log")
+	res=$(timeout -k 5 120 "$bin/p11bench" --module "$so" --label "$label" --lat trace \
+		--scenario "$sc" --variant "$var" "$@" "${r0[@]}" </dev/null 2>>"$out/p11bench.log") || true
+	apdus=$(grep -o '"apdus":[0-9]*' <<<"$res" | head -n 1 | cut -d: -f2)
+	total=$(grep -o '"apdus_total":[0-9]*' <<<"$res" | head -n 1 | cut -d: -f2)
+	[[ -n $apdus && -n $total ]] || return 0
+	# The interval's commands: from the start (cold start), or the last $total minus
+	# what C_CloseSession/C_Finalize sent after the interval (signature loop).
+	tail -n +"$((n0 + 1))" "$log" | sed -n 's/^[^>]* > //p' >"$file.all"
+	if [[ $end == tail ]]; then
+		tail -n "$total" "$file.all" | head -n "$apdus" >"$file"
+	else
+		head -n "$apdus" "$file.all" >"$file"
+	fi
+	rm -f "$file.all"
+}
+
+trace_phase() {
+	say "APDU traces"
+	rm -f "$out"/trace-*.txt
+	card_up "$out/rig0" 35963 "--trace"
+	local label so name
+	while IFS='|' read -r label so name; do
+		trace_one "$label" "$so" S1 cold head
+		trace_one "$label" "$so" S2 rsa head
+		trace_one "$label" "$so" S3 ec tail --n 1
+		trace_one "$label" "$so" S3 rsa tail --n 1
+	done <"$out/modules"
+	card_down "$out/rig0"
+}
+
+inner() {
+	mount -t tmpfs -o mode=0755 tmpfs /run/pcscd
+	ip link set lo up
+	trap 'card_down "$out/rig1"; card_down "$out/rig0"' EXIT
+	local runs=${BENCH_RUNS:-5} sruns=3 cycles=3
+	if [[ ${BENCH_QUICK:-0} == 1 ]]; then runs=1 sruns=1 cycles=1; fi
+	r0=(--reader "00 00" --control "$out/rig0/control.sock")
+	local r1=(--reader "00 01" --control "$out/rig1/control.sock")
+	local lat latflags label so name r n
+	for lat in off on; do
+		latflags=""
+		[[ $lat == on ]] && latflags=$(lat_args)
+		say "latency $lat: card up${latflags:+ ($latflags)}"
+		card_up "$out/rig0" 35963 "$latflags"
+		n=20
+		[[ $lat == on ]] && n=10
+		for ((r = 1; r <= runs; r++)); do
+			while IFS='|' read -r label so name; do
+				one "$label" "$so" "$lat" "$r" S1 cold "${r0[@]}"
+				one "$label" "$so" "$lat" "$r" S6 rss "${r0[@]}"
+				one "$label" "$so" "$lat" "$r" S2 rsa "${r0[@]}"
+			done <"$out/modules"
+		done
+		for ((r = 1; r <= sruns; r++)); do
+			while IFS='|' read -r label so name; do
+				one "$label" "$so" "$lat" "$r" S3 ec --n "$n" "${r0[@]}"
+				one "$label" "$so" "$lat" "$r" S3 rsa --n "$n" "${r0[@]}"
+				one "$label" "$so" "$lat" "$r" S4 single --n "$n" "${r0[@]}"
+				one "$label" "$so" "$lat" "$r" S4 threads --n "$n" --threads 4 "${r0[@]}"
+			done <"$out/modules"
+		done
+		while IFS='|' read -r label so name; do
+			say "latency $lat: S5 $label"
+			one "$label" "$so" "$lat" 1 S5 events --n "$cycles" "${r0[@]}"
+		done <"$out/modules"
+		say "latency $lat: second card up"
+		card_up "$out/rig1" 35964 "--serial 12345679${latflags:+ $latflags}"
+		for ((r = 1; r <= sruns; r++)); do
+			while IFS='|' read -r label so name; do
+				one "$label" "$so" "$lat" "$r" S4 cards --n "$n" --threads 4 "${r0[@]}" "${r1[@]}"
+			done <"$out/modules"
+		done
+		card_down "$out/rig1"
+		card_down "$out/rig0"
+	done
+	trace_phase
+}
+
+# ---- outside ----
+
+main() {
+	[[ $(id -u) == 0 ]] || die "needs root (its own pcscd in private namespaces); run with sudo"
+	command -v unshare >/dev/null && command -v pcscd >/dev/null || die "needs unshare and pcscd"
+	local t0=$SECONDS
+	vpiv=$repo/build/pcsc11-vpiv
+	build
+	[[ -x $vpiv ]] || vpiv=$bin/pcsc11-vpiv
+	: >"$out/modules"
+	local label so name cols=""
+	while IFS='|' read -r label so name; do
+		if [[ -n ${BENCH_ONLY:-} && " $BENCH_ONLY " != *" $label "* ]]; then continue; fi
+		if [[ ! -f $so ]]; then
+			say "$label: $so not found; skipped"
+			continue
+		fi
+		echo "$label|$so|$name" >>"$out/modules"
+		cols+="${cols:+,}$label=$name"
+	done < <(modules)
+	[[ -s $out/modules ]] || die "no module to measure"
+	[[ -f $out/results.jsonl ]] && mv "$out/results.jsonl" "$out/results.prev.jsonl"
+	: >"$out/results.jsonl"
+	: >"$out/p11bench.log"
+	local lat
+	lat=$(lat_args)
+	say "measuring $(cut -d'|' -f1 "$out/modules" | tr '\n' ' ')in private namespaces"
+	BENCH_INNER=1 BENCH_VPIV=$vpiv unshare --mount --net --fork -- bash "$0"
+	{
+		echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(uname -sr)), pcscd $(pkgver pcscd), took $((SECONDS - t0)) s."
+		if [[ ${BENCH_QUICK:-0} == 1 ]]; then
+			echo "Runs: BENCH_QUICK=1, one run of everything (a smoke test; not for publication)."
+		else
+			echo "Runs: S1, S2, S6 ${BENCH_RUNS:-5}× (fresh process each); S3, S4 3× (20 signatures, 10 with latency; S4 per thread); S5 3 removal/insertion cycles."
+		fi
+		echo "Card: cmd/pcsc11-vpiv, demo profile (RSA-2048 in 9A/9D, P-256 in 9C/9E, self-signed certificates of about 800 bytes), YubiKey 5.7 ATR, in vpcd's reader \"Yubico YubiKey (pcsc11 virtual) 00 00\" (second card: 00 01)."
+		echo "Latency model (\"latency on\"): \`$lat\`."
+		while IFS='|' read -r label so name; do echo "$name: \`${so#"$repo"/}\`"; done <"$out/modules"
+	} >"$out/meta.txt"
+	if [[ ${BENCH_NO_DOC:-0} == 1 ]]; then
+		"$bin/chart" -in "$out/results.jsonl" -md "$out/performance.md" -png "$out/performance.png" \
+			-modules "$cols" -self pcsc11 -meta "$out/meta.txt" -traces "$out"
+		say "results in $out (docs/ untouched)"
+	else
+		"$bin/chart" -in "$out/results.jsonl" -md "$repo/docs/performance.md" \
+			-png "$repo/docs/performance.png" -modules "$cols" -self pcsc11 -meta "$out/meta.txt" -traces "$out"
+		say "wrote docs/performance.md and docs/performance.png"
+	fi
+	local bad
+	bad=$(grep -c '"status":"error"' "$out/results.jsonl" || true)
+	[[ $bad == 0 ]] || say "$bad failed measurements; see $out/p11bench.log"
+	say "done in $((SECONDS - t0)) s"
+}
+
+if [[ ${BENCH_INNER:-0} == 1 ]]; then
+	vpiv=$BENCH_VPIV
+	inner
+else
+	main "$@"
+fi
