@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # build
   gcc pkg-config libpcsclite-dev
+  # private namespaces for test pcscds (unshare, ip)
+  util-linux iproute2
   # the PC/SC stack and the virtual reader driver
   pcscd vsmartcard-vpcd pcsc-tools
   # independent clients the tests and the demo run against the module and the card
