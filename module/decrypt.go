@@ -179,7 +179,7 @@ func (l *Library) finishDecrypt(h ck.ULong, data []byte, single bool, out OutBuf
 		if rv != ck.CKR_OK {
 			return end(rv)
 		}
-		em, err := tok.PrivateKeyOp(op.key, slot.OpRSARaw, ct)
+		em, err := l.privateKeyOp(ts, tok, op.key, slot.OpRSARaw, ct, op.alwaysAuth)
 		if err != nil {
 			Logf("decrypt session %d: %v", h, err)
 			return end(rvOf(err))

@@ -23,8 +23,18 @@ const (
 )
 
 // RefuseCantCreateThreads makes C_Initialize answer CKR_NEED_TO_CREATE_THREADS to an
-// application that forbids the library to create threads (see Initialize).
+// application that forbids the library to create threads (see Initialize). The
+// environment variable PCSC11_STRICT_THREADS=1 sets it for one C_Initialize.
 var RefuseCantCreateThreads = false
+
+// strictThreads reports whether CKF_LIBRARY_CANT_CREATE_OS_THREADS is refused.
+func strictThreads() bool {
+	if RefuseCantCreateThreads {
+		return true
+	}
+	v := Getenv("PCSC11_STRICT_THREADS")
+	return v != "" && v != "0"
+}
 
 // Library is one Cryptoki library instance. The C door uses a single one (Default);
 // tests build their own with a fake Manager.
@@ -45,7 +55,11 @@ type Library struct {
 	tokens     map[slot.ID]*tokenState
 	objects    map[ck.ULong]objRef
 	sessObjs   map[ck.ULong]*sessObject
-	nextHandle ck.ULong // shared by sessions and objects; never reset, never reused
+	nextHandle ck.ULong  // shared by sessions and objects; never reset, never reused
+	pinPolicy  pinPolicy // PCSC11_PIN_CACHE, read at C_Initialize
+	// stop is closed when C_Finalize starts: blocked C_WaitForSlotEvent calls return
+	// at once, before C_Finalize does any slower work (logouts, closing readers).
+	stop chan struct{}
 }
 
 // New returns an uninitialized library that builds its slot manager with factory.
@@ -90,7 +104,7 @@ func (l *Library) Initialize(args *InitArgs) ck.ULong {
 		// CKF_OS_LOCKING_OK, so refusing would make the module unusable there: the
 		// flag is accepted unless RefuseCantCreateThreads is set.
 		if args.Flags&ck.CKF_LIBRARY_CANT_CREATE_OS_THREADS != 0 {
-			if RefuseCantCreateThreads {
+			if strictThreads() {
 				return ck.CKR_NEED_TO_CREATE_THREADS
 			}
 			Logf("C_Initialize: CKF_LIBRARY_CANT_CREATE_OS_THREADS accepted (the Go runtime manages its own threads)")
@@ -107,12 +121,20 @@ func (l *Library) Initialize(args *InitArgs) ck.ULong {
 	}
 	l.initialized = true
 	l.epoch++
-	l.mgr = nil // built on first use, so C_Initialize works without pcscd
+	l.mgr = nil
 	l.known = map[slot.ID]bool{}
 	l.sessions = map[ck.ULong]*session{}
 	l.tokens = map[slot.ID]*tokenState{}
 	l.objects = map[ck.ULong]objRef{}
 	l.sessObjs = map[ck.ULong]*sessObject{}
+	l.pinPolicy = pinPolicyFromEnv()
+	l.stop = make(chan struct{})
+	// The slot manager starts watching now, so slot events that happen between
+	// C_Initialize and the first C_WaitForSlotEvent are kept (spec 5.5.6). Without
+	// pcscd this fails quietly and is retried at the next call that needs it.
+	if l.factory != nil {
+		l.manager()
+	}
 	Logf("C_Initialize ok (version %s)", Version)
 	return ck.CKR_OK
 }
@@ -129,12 +151,14 @@ func (l *Library) Finalize(reservedNonNil bool) ck.ULong {
 		l.mu.Unlock()
 		return ck.CKR_CRYPTOKI_NOT_INITIALIZED
 	}
+	close(l.stop) // wake every C_WaitForSlotEvent first (spec 5.4.2, 5.5.6)
 	for _, ts := range l.tokens {
 		if ts.login != loginNone {
 			if tok, err := l.mgr.Token(ts.slot); err == nil {
 				_ = tok.Logout()
 			}
 		}
+		ts.forgetPIN()
 	}
 	mgr := l.mgr
 	l.initialized = false

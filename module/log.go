@@ -23,13 +23,13 @@ var logState struct {
 func setupLog() {
 	logState.Lock()
 	defer logState.Unlock()
-	v := os.Getenv("PCSC11_DEBUG")
+	v := Getenv("PCSC11_DEBUG")
 	logState.on = v != "" && v != "0"
 	if !logState.on {
 		return
 	}
 	logState.out = os.Stderr
-	if p := os.Getenv("PCSC11_LOG"); p != "" && logState.f == nil {
+	if p := Getenv("PCSC11_LOG"); p != "" && logState.f == nil {
 		if f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
 			logState.f = f
 		}

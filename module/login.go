@@ -76,9 +76,18 @@ func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
 	}
 	if err := tok.Login(userType, pin); err != nil {
 		Logf("C_Login(%d) session %d: %v", userType, h, err)
+		if ts.login == userType { // a new login after the card lost the old one
+			ts.login = loginNone
+			ts.forgetPIN()
+		}
 		return rvOf(err)
 	}
 	ts.login = userType
+	ts.forgetPIN()
+	if userType == ck.CKU_USER {
+		// Only a PIN the card has just accepted is kept (docs/pin-cache.md).
+		ts.pin = newCachedPIN(l.pinPolicy, pin)
+	}
 	Logf("C_Login(%d) session %d ok", userType, h)
 	return ck.CKR_OK
 }
@@ -95,6 +104,7 @@ func (l *Library) Logout(h ck.ULong) ck.ULong {
 		return ck.CKR_USER_NOT_LOGGED_IN
 	}
 	ts.login = loginNone
+	ts.forgetPIN()
 	// Operations that need the login cannot go on.
 	for _, o := range l.sessions {
 		if o.slot == ts.slot {

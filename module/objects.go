@@ -105,6 +105,8 @@ func (l *Library) FindObjectsInit(h ck.ULong, tmpl []Attr) ck.ULong {
 	if rv != ck.CKR_OK {
 		return rv
 	}
+	// Private objects are visible only while the card really holds the user's login.
+	l.refreshLogin(ts, tok)
 	objs, err := tok.Objects()
 	if err != nil {
 		return rvOf(err)

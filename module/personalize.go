@@ -117,6 +117,11 @@ func (l *Library) SetPIN(h ck.ULong, oldPIN, newPIN []byte) ck.ULong {
 		Logf("C_SetPIN session %d: %v", h, err)
 		return rvOf(err)
 	}
+	if userType == ck.CKU_USER && ts.pin != nil {
+		// The cached PIN follows the change; the old one is now wrong.
+		ts.forgetPIN()
+		ts.pin = newCachedPIN(l.pinPolicy, newPIN)
+	}
 	return ck.CKR_OK
 }
 

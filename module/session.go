@@ -15,6 +15,7 @@ type tokenState struct {
 	gen     uint64
 	login   ck.ULong            // loginNone, ck.CKU_USER or ck.CKU_SO
 	handles map[string]ck.ULong // slot.Object.Key → CK_OBJECT_HANDLE, stable for the card's life
+	pin     *cachedPIN          // the verified user PIN, when the policy keeps it (pincache.go)
 }
 
 // session is one CK_SESSION_HANDLE with its active operations.
@@ -66,6 +67,7 @@ func (l *Library) dropToken(ts *tokenState) {
 		delete(l.objects, h)
 	}
 	l.dropSessionObjects(func(so *sessObject) bool { return so.slot == ts.slot })
+	ts.forgetPIN()
 	delete(l.tokens, ts.slot)
 }
 
@@ -181,6 +183,7 @@ func (l *Library) afterClose(ts *tokenState) {
 		}
 		ts.login = loginNone
 	}
+	ts.forgetPIN()
 }
 
 // CloseAllSessions is C_CloseAllSessions.
@@ -212,13 +215,22 @@ type SessionInfo struct {
 }
 
 // GetSessionInfo is C_GetSessionInfo: the state follows the token's login (spec 5.6 and
-// the session state diagrams of the usage guide).
+// the session state diagrams of the usage guide). A user login is checked with the
+// card first (refreshLogin), so a login lost to another program's reset is reported as
+// it is: verified again from the PIN cache, or a public session.
 func (l *Library) GetSessionInfo(h ck.ULong) (SessionInfo, ck.ULong) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s, ts, rv := l.lookup(h)
 	if rv != ck.CKR_OK {
 		return SessionInfo{}, rv
+	}
+	if ts.login == ck.CKU_USER {
+		tok, rv := l.tokenOf(ts)
+		if rv != ck.CKR_OK {
+			return SessionInfo{}, rv
+		}
+		l.refreshLogin(ts, tok)
 	}
 	return SessionInfo{SlotID: s.slot, State: sessionState(s.rw, ts.login), Flags: s.flags()}, ck.CKR_OK
 }

@@ -354,7 +354,7 @@ func (l *Library) complete(h ck.ULong, ts *tokenState, op *signOp, out []byte) (
 	if rv != ck.CKR_OK {
 		return 0, rv
 	}
-	sig, err := tok.PrivateKeyOp(op.key, kop, in)
+	sig, err := l.privateKeyOp(ts, tok, op.key, kop, in, op.alwaysAuth)
 	clear(in)
 	if err != nil {
 		Logf("sign (mechanism 0x%x) session %d: %v", op.mech, h, err)

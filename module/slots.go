@@ -240,8 +240,10 @@ func (l *Library) MechanismInfo(id slot.ID, typ ck.ULong) (slot.Mechanism, ck.UL
 }
 
 // WaitForSlotEvent is C_WaitForSlotEvent (spec 5.5.6). It runs without the library
-// lock; C_Finalize closes the manager, which wakes the wait, and the call then answers
-// CKR_CRYPTOKI_NOT_INITIALIZED as the spec requires.
+// lock. Each slot event flag is handed to exactly one caller; with several threads
+// waiting at once (undefined by the spec) each event wakes one of them. C_Finalize
+// from another thread makes every blocked call return CKR_CRYPTOKI_NOT_INITIALIZED at
+// once (it closes l.stop before anything else), and never waits for them.
 func (l *Library) WaitForSlotEvent(flags ck.ULong) (slot.ID, ck.ULong) {
 	l.mu.Lock()
 	if !l.initialized {
@@ -249,15 +251,38 @@ func (l *Library) WaitForSlotEvent(flags ck.ULong) (slot.ID, ck.ULong) {
 		return 0, ck.CKR_CRYPTOKI_NOT_INITIALIZED
 	}
 	m, rv := l.manager()
-	epoch := l.epoch
+	epoch, stop := l.epoch, l.stop
 	l.mu.Unlock()
+	block := flags&ck.CKF_DONT_BLOCK == 0
 	if rv != ck.CKR_OK {
-		if flags&ck.CKF_DONT_BLOCK != 0 {
+		if !block {
 			return 0, ck.CKR_NO_EVENT
 		}
 		return 0, rv
 	}
-	id, err := m.WaitForEvent(flags&ck.CKF_DONT_BLOCK == 0)
+	var id slot.ID
+	var err error
+	if block {
+		type result struct {
+			id  slot.ID
+			err error
+		}
+		// The wait runs in its own goroutine so that C_Finalize's stop is seen at once;
+		// that goroutine ends when C_Finalize closes the manager.
+		ch := make(chan result, 1)
+		go func() {
+			id, err := m.WaitForEvent(true)
+			ch <- result{id, err}
+		}()
+		select {
+		case r := <-ch:
+			id, err = r.id, r.err
+		case <-stop:
+			return 0, ck.CKR_CRYPTOKI_NOT_INITIALIZED
+		}
+	} else {
+		id, err = m.WaitForEvent(false)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.initialized || l.epoch != epoch {

@@ -18,8 +18,11 @@ part "hwtests (go test ./hwtests/...)" "$go" test -count=1 ./hwtests/...
 # 2. The module through its C ABI, loaded with dlopen by a C program.
 # The demo card's PIN and factory management key (the SO credential) are public test values.
 part "C ABI harness" env PCSC11_TEST_PIN=123456 PCSC11_TEST_SO_PIN=010203040506070801020304050607080102030405060708 PCSC11_TEST_REMOVAL=1 build/cabi-test build/libpcsc11.so
-# 3. The module through a real client.
+# 3. The module through real clients.
 part "pkcs11-tool through libpcsc11.so" bash scripts/check-pkcs11-tool.sh
+part "pkcs11-tool and p11tool listings" bash hwtests/cabi/clients.sh
+# 4. The C harness again under ThreadSanitizer (the C side; Go is covered by -race).
+part "C ABI under TSan" env PCSC11_TEST_PIN=123456 PCSC11_TEST_REMOVAL=1 bash hwtests/cabi/tsan.sh
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "hw-suite: failed parts: ${failed[*]}"

@@ -10,8 +10,10 @@
  * signing checks are skipped), PCSC11_TEST_SO_PIN (the SO credential: for PIV the
  * management key in hex; without it the SO checks are skipped), PCSC11_TEST_REMOVAL=1
  * with PCSC11_VPIV_CONTROL (the virtual card's control socket, from hwtests/rig.sh env):
- * removes and re-inserts the card to check that its sessions die with it. Off by
- * default: it disturbs anything else using the card. Output: one "ok - name" / "not ok - name" line per
+ * removes and re-inserts the card to check that its sessions die with it, and runs the
+ * slot-event, card life-cycle, second-card, sharing and soak checks (events.inc,
+ * sharing.inc, soak.inc; see README.md). Off by default: it disturbs anything else
+ * using the card. Output: one "ok - name" / "not ok - name" line per
  * check, then "N passed, N failed". Exit status 1 when a check failed.
  *
  * This is C on purpose: the module is a Go c-shared library, and two Go runtimes in
@@ -19,6 +21,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -251,7 +254,10 @@ static void test_fork(void) {
 		CK_C_GetFunctionList gfl = f->C_GetFunctionList;
 		int ok = f->C_GetInfo(&info) == CKR_CRYPTOKI_NOT_INITIALIZED &&
 			f->C_Finalize(NULL) == CKR_CRYPTOKI_NOT_INITIALIZED &&
-			f->C_Initialize(NULL) != CKR_OK &&
+			f->C_Initialize(NULL) == CKR_GENERAL_ERROR &&
+			f->C_GetSlotList(CK_FALSE, NULL, NULL) == CKR_CRYPTOKI_NOT_INITIALIZED &&
+			f->C_WaitForSlotEvent(0, NULL, NULL) == CKR_CRYPTOKI_NOT_INITIALIZED &&
+			f3->C_SignMessage(0, NULL, 0, NULL, 0, NULL, NULL) == CKR_CRYPTOKI_NOT_INITIALIZED &&
 			gfl(&l) == CKR_OK && l == f;
 		_exit(ok ? 0 : 3);
 	}
@@ -577,36 +583,6 @@ static void test_threads(void) {
 	check(thread_fail == 0, "16 threads with concurrent sessions");
 }
 
-/* C_Finalize must wake a thread blocked in C_WaitForSlotEvent (spec 5.4.2). */
-static CK_RV wait_rv = 0xffff;
-static void *waiter(void *arg) {
-	(void)arg;
-	CK_SLOT_ID slot;
-	CK_RV rv;
-	/* drain pending events, then block */
-	while ((rv = f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, NULL)) == CKR_OK) {}
-	wait_rv = f->C_WaitForSlotEvent(0, &slot, NULL);
-	return NULL;
-}
-
-static void test_finalize_wakes_wait(void) {
-	pthread_t th;
-	pthread_create(&th, NULL, waiter, NULL);
-	struct timespec ts = {0, 300 * 1000 * 1000};
-	nanosleep(&ts, NULL);
-	check_rv(f->C_Finalize(NULL), CKR_OK, "C_Finalize while a thread waits for a slot event");
-	for (int i = 0; i < 100 && wait_rv == 0xffff; i++) {
-		struct timespec t = {0, 50 * 1000 * 1000};
-		nanosleep(&t, NULL);
-	}
-	check_rv(wait_rv, CKR_CRYPTOKI_NOT_INITIALIZED, "blocked C_WaitForSlotEvent woken by C_Finalize");
-	if (wait_rv == 0xffff) {
-		printf("# waiter still blocked\n");
-	} else {
-		pthread_join(th, NULL);
-	}
-}
-
 /* vpiv_command sends one line to the virtual card's control socket. */
 static int vpiv_command(const char *path, const char *cmd) {
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -681,7 +657,14 @@ static void test_removal(void) {
 	f->C_CloseSession(s2);
 }
 
+#include "pcsc_child.inc"
+#include "events.inc"
+#include "sharing.inc"
+#include "soak.inc"
+#include "restart.inc"
+
 int main(int argc, char **argv) {
+	if (argc >= 2 && strcmp(argv[1], "--pcsc") == 0) return pcsc_child(argc, argv);
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s path/to/libpcsc11.so\n", argv[0]);
 		return 2;
@@ -713,10 +696,21 @@ int main(int argc, char **argv) {
 		test_token();
 		test_threads();
 		test_removal();
+		const char *ctl = getenv("PCSC11_VPIV_CONTROL"), *on = getenv("PCSC11_TEST_REMOVAL");
+		if (ctl != NULL && on != NULL && strcmp(on, "1") == 0) {
+			test_events(ctl);
+			test_card_lifecycle(ctl);
+			test_other_cards(ctl);
+			test_soak(ctl);
+			if (pin != NULL) test_sharing();
+			test_pcscd_restart();
+		} else {
+			printf("# private rig not signalled: event, lifecycle and sharing checks skipped\n");
+		}
 	} else {
 		printf("# no slot with a usable token: token checks skipped\n");
 	}
-	test_finalize_wakes_wait();
+	test_finalize_wakes_waiters();
 	check_rv(f->C_Initialize(NULL), CKR_OK, "C_Initialize after all that");
 	check_rv(f->C_Finalize(NULL), CKR_OK, "final C_Finalize");
 

@@ -1,0 +1,182 @@
+package module
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/slot"
+)
+
+// PIN cache policy (docs/pin-cache.md). Another program may reset the card or select
+// another application between two of our calls; the card then forgets the user's
+// verification. With a cached PIN the module verifies it again by itself, so the
+// application's login survives; without, the login is reported lost (C_GetSessionInfo
+// answers a public state) and the application logs in again.
+//
+// PCSC11_PIN_CACHE, read at C_Initialize:
+//
+//	session (default)  keep the PIN while the login lasts (until C_Logout, the last
+//	                   session closed, C_Finalize or the card removed)
+//	off                never keep it
+//	<duration>         like session, but for at most that long after C_Login ("15m")
+type pinPolicy struct {
+	keep bool
+	ttl  time.Duration // 0: for the whole login
+}
+
+func pinPolicyFromEnv() pinPolicy {
+	v := strings.TrimSpace(strings.ToLower(Getenv("PCSC11_PIN_CACHE")))
+	switch v {
+	case "", "session", "on":
+		return pinPolicy{keep: true}
+	case "off", "0", "no", "none":
+		return pinPolicy{}
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		if d <= 0 {
+			return pinPolicy{}
+		}
+		return pinPolicy{keep: true, ttl: d}
+	}
+	// An unreadable setting must not silently keep a secret someone meant to forbid.
+	Logf("PCSC11_PIN_CACHE=%q not understood; PIN cache off", v)
+	return pinPolicy{}
+}
+
+// cachedPIN is a verified user PIN kept in memory outside the Go heap (the garbage
+// collector never copies it), locked into RAM (never swapped), excluded from core
+// dumps and from fork children where the system allows it (lockedAlloc), and wiped
+// on logout, finalize, removal, expiry and when the card rejects it.
+type cachedPIN struct {
+	mu    sync.Mutex
+	mem   []byte // a whole locked mapping; nil once wiped
+	n     int
+	timer *time.Timer
+}
+
+// newCachedPIN copies pin into locked memory; nil when the policy keeps nothing or
+// no memory could be had.
+func newCachedPIN(p pinPolicy, pin []byte) *cachedPIN {
+	if !p.keep || len(pin) == 0 || len(pin) > 64 {
+		return nil
+	}
+	mem, err := lockedAlloc(len(pin))
+	if err != nil {
+		Logf("PIN cache: no locked memory (%v); PIN not kept", err)
+		return nil
+	}
+	c := &cachedPIN{mem: mem, n: copy(mem, pin)}
+	if p.ttl > 0 {
+		c.mu.Lock()
+		c.timer = time.AfterFunc(p.ttl, c.wipe)
+		c.mu.Unlock()
+	}
+	return c
+}
+
+// use runs fn with the PIN; false when it was wiped (or c is nil).
+func (c *cachedPIN) use(fn func(pin []byte) error) (error, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mem == nil {
+		return nil, false
+	}
+	return fn(c.mem[:c.n]), true
+}
+
+// wipe zeroes and releases the PIN. Safe on nil and twice.
+func (c *cachedPIN) wipe() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if c.mem != nil {
+		clear(c.mem)
+		lockedFree(c.mem)
+		c.mem = nil
+	}
+}
+
+// forgetPIN wipes the token's cached PIN (l.mu held).
+func (ts *tokenState) forgetPIN() {
+	ts.pin.wipe()
+	ts.pin = nil
+}
+
+// refreshLogin makes ts.login tell the truth about a user login before it is relied
+// upon (l.mu held): when the card no longer holds the verification (reset, another
+// application selected by another program), the cached PIN is verified again if the
+// policy kept one; otherwise, or when the card rejects it, the token is logged out.
+// A PIN the card rejected is wiped at once and never sent again.
+// It reports whether it verified the cached PIN again.
+func (l *Library) refreshLogin(ts *tokenState, tok slot.Token) bool {
+	if ts.login != ck.CKU_USER || l.contextLoginPending(ts) {
+		return false
+	}
+	in, err := tok.LoggedIn()
+	if err != nil || in {
+		return false // a card error is reported by the operation that follows
+	}
+	err, had := ts.pin.use(func(pin []byte) error { return tok.Login(ck.CKU_USER, pin) })
+	if had && err == nil {
+		Logf("slot %d: card lost the login; cached PIN verified again", ts.slot)
+		return true
+	}
+	if had {
+		switch rvOf(err) {
+		case ck.CKR_PIN_INCORRECT, ck.CKR_PIN_LOCKED, ck.CKR_PIN_LEN_RANGE, ck.CKR_PIN_EXPIRED, ck.CKR_PIN_INVALID:
+			Logf("slot %d: card rejected the cached PIN; PIN forgotten", ts.slot)
+		default:
+			// The card could not be asked: keep everything as it is; the operation
+			// that follows reports the device's state.
+			Logf("slot %d: replaying the cached PIN: %v", ts.slot, err)
+			return false
+		}
+	}
+	Logf("slot %d: card lost the login; token logged out", ts.slot)
+	ts.forgetPIN()
+	ts.login = loginNone
+	return false
+}
+
+// privateKeyOp runs a private-key primitive (l.mu held). When the card answers that
+// the PIN is needed although the application is logged in (the card was reset or
+// another application selected since), the login is refreshed (refreshLogin) and the
+// operation tried once more if the cached PIN was verified again. An operation on a
+// CKA_ALWAYS_AUTHENTICATE key is never retried: its context-specific login is the
+// application's own act.
+func (l *Library) privateKeyOp(ts *tokenState, tok slot.Token, key string, op slot.KeyOp, in []byte, contextLogin bool) ([]byte, error) {
+	out, err := tok.PrivateKeyOp(key, op, in)
+	if err == nil || contextLogin || ts.login != ck.CKU_USER || rvOf(err) != ck.CKR_USER_NOT_LOGGED_IN {
+		return out, err
+	}
+	if !l.refreshLogin(ts, tok) {
+		return nil, err
+	}
+	return tok.PrivateKeyOp(key, op, in)
+}
+
+// contextLoginPending reports a CKU_CONTEXT_SPECIFIC login waiting for its operation on
+// ts's card (l.mu held). The card's "PIN always" state must reach the key operation
+// untouched, so the login is not probed in between: the operation itself will tell.
+func (l *Library) contextLoginPending(ts *tokenState) bool {
+	for _, s := range l.sessions {
+		if s.slot != ts.slot {
+			continue
+		}
+		if (s.sign != nil && s.sign.contextAuthed) || (s.decrypt != nil && s.decrypt.contextAuthed && !s.decrypt.done) ||
+			(s.msgSign != nil && s.msgSign.contextAuthed) {
+			return true
+		}
+	}
+	return false
+}
