@@ -13,6 +13,9 @@ part() {
   if "$@"; then echo "== $name: passed"; else echo "== $name: FAILED"; failed+=("$name"); fi
 }
 
+# 0. Our CLI first: it reads the demo card's 9A/9E keys, which destructive hwtests replace.
+part "pcsc11 CLI" bash cmd/pcsc11/e2e_test.sh
+part "pcsc11 readers with the PIN pad" bash cmd/pcsc11/e2e_pinpad.sh
 # 1. Independent clients against the card (and the card's own faithfulness).
 part "hwtests (go test ./hwtests/...)" "$go" test -count=1 ./hwtests/...
 # 2. The module through its C ABI, loaded with dlopen by a C program.
