@@ -5,10 +5,12 @@
 # run the pinpad_e2e Go test (vpiv card + scripted keypad; opensc-tool -l, pcsc_scan -r,
 # SCardControl features, VERIFY/MODIFY PIN DIRECT); then, when build/pcsc11-vpiv has
 # --pinpad-port, log in with OpenSC's PKCS#11 module through the pad of the real card
-# program, scripted over its control socket. Needs root (unshare).
+# program, scripted over its control socket, and run e2e_module.sh (libpcsc11.so:
+# login, sign, wrong PIN, cancel, C_SetPIN through the pad; the plain vpcd reader has
+# no protected path). Needs root (unshare).
 #
 # Environment: GO (go binary), PCSC11_VPIV (card program, default build/pcsc11-vpiv),
-# OPENSC_PKCS11 (OpenSC's module).
+# OPENSC_PKCS11 (OpenSC's module), PCSC11_MODULE (default build/libpcsc11.so).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,6 +32,12 @@ mount -t tmpfs tmpfs /run/pcscd
 conf=$(mktemp -d)
 log="$root/build/pinpad-e2e-pcscd.log"
 "$here/install.sh" --conf-dir "$conf" >/dev/null
+# vpcd's readers beside the PIN pad, for the plain-reader check of e2e_module.sh.
+plain_reader=
+if [ -f /etc/reader.conf.d/vpcd ] && [ -f /usr/lib/pcsc/drivers/serial/libifdvpcd.so ]; then
+	cp /etc/reader.conf.d/vpcd "$conf/vpcd"
+	plain_reader="Virtual PCD 00 00"
+fi
 pcscd --foreground --debug --config "$conf" >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$conf"' EXIT
@@ -43,7 +51,7 @@ done
 
 if [ -x "$vpiv" ] && "$vpiv" --help 2>&1 | grep -q -- -pinpad-port && [ -f "$opensc" ]; then
 	sock=$(mktemp -u /tmp/pcsc11-pinpad-XXXXXX)
-	"$vpiv" --pinpad-port 35965 --control "$sock" >"$root/build/pinpad-e2e-card.log" 2>&1 &
+	"$vpiv" --pinpad-port 35965 --provision demo --control "$sock" >"$root/build/pinpad-e2e-card.log" 2>&1 &
 	card=$!
 	trap 'kill $card 2>/dev/null; kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$conf"' EXIT
 	i=0
@@ -62,6 +70,12 @@ if [ -x "$vpiv" ] && "$vpiv" --help 2>&1 | grep -q -- -pinpad-port && [ -f "$ope
 	login | grep -q CKR_FUNCTION_CANCELED || { echo "e2e: cancel not reported" >&2; exit 1; }
 	login | grep -q CKR_FUNCTION_CANCELED || { echo "e2e: timeout not reported" >&2; exit 1; }
 	echo "e2e: OpenSC PKCS#11 login through the PIN pad of $vpiv: ok"
+	# pcsc11's own module through the same pad (issue 8 item 2).
+	if [ -f "${PCSC11_MODULE:-$root/build/libpcsc11.so}" ]; then
+		PCSC11_PLAIN_READER=$plain_reader sh "$here/e2e_module.sh" "$sock"
+	else
+		echo "e2e: skipped the libpcsc11.so check (no build/libpcsc11.so; run make build)"
+	fi
 else
 	echo "e2e: skipped the OpenSC check ($vpiv has no --pinpad-port yet, or no $opensc)"
 fi

@@ -139,13 +139,24 @@ func (t *Token) SetPIN(userType ck.ULong, oldPIN, newPIN []byte) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if oldPIN == nil && newPIN == nil {
-		return slot.NewError(ck.CKR_FUNCTION_NOT_SUPPORTED, "piv: PIN change on a PIN pad is not available in this version", nil)
+		// Both NULL: the PIN pad collects them (spec 5.6.5, protected authentication
+		// path). It changes the user PIN only.
+		switch {
+		case t.pad == nil:
+			return slot.NewError(ck.CKR_ARGUMENTS_BAD, "piv: no PINs given and the reader has no PIN pad", nil)
+		case userType != ck.CKU_USER:
+			return slot.NewError(ck.CKR_ARGUMENTS_BAD, "piv: the PIN pad changes the user PIN only; give the SO values", nil)
+		}
+		return t.setPINOnPad()
 	}
 	if oldPIN == nil || newPIN == nil {
 		return slot.NewError(ck.CKR_ARGUMENTS_BAD, "piv: old and new value are both needed", nil)
 	}
 	switch userType {
 	case ck.CKU_USER:
+		if t.padOnly() {
+			return hostPINRefused()
+		}
 		return t.changePINOrPUK(refPIN, "PIN", oldPIN, newPIN)
 	case ck.CKU_SO:
 		if isMgmKeyHex(oldPIN) {

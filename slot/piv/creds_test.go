@@ -104,7 +104,7 @@ func TestSetPINUser(t *testing.T) {
 	before := m.apdus
 	wantRV(t, "short new PIN", tok.SetPIN(ck.CKU_USER, []byte(testPIN), []byte("12")), ck.CKR_PIN_LEN_RANGE)
 	wantRV(t, "long old PIN", tok.SetPIN(ck.CKU_USER, []byte("123456789"), []byte("654321")), ck.CKR_PIN_LEN_RANGE)
-	wantRV(t, "PIN pad", tok.SetPIN(ck.CKU_USER, nil, nil), ck.CKR_FUNCTION_NOT_SUPPORTED)
+	wantRV(t, "NULL PINs without a PIN pad", tok.SetPIN(ck.CKU_USER, nil, nil), ck.CKR_ARGUMENTS_BAD)
 	if m.apdus != before {
 		t.Error("a refused value reached the card")
 	}

@@ -37,7 +37,7 @@ func (t *Token) Info() (slot.TokenInfo, error) {
 		info.Model = fmt.Sprintf("YubiKey %d.%d", t.version[0], t.version[1])
 		info.FirmwareMajor, info.FirmwareMinor = t.version[0], t.version[1]
 	}
-	if t.opts.ProtectedAuthPath {
+	if t.pad != nil { // spec 3.2 CK_TOKEN_INFO: C_Login may pass a NULL PIN
 		info.Flags |= ck.CKF_PROTECTED_AUTHENTICATION_PATH
 	}
 	err := t.transact(func() error {

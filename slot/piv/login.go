@@ -24,13 +24,17 @@ func (t *Token) Login(userType ck.ULong, pin []byte) error {
 	return slot.NewError(ck.CKR_USER_TYPE_INVALID, "piv: unknown user type", nil)
 }
 
+// loginUser: a nil PIN is entered on the reader's PIN pad (spec 5.6.6, protected
+// authentication path); without a PIN pad it is CKR_ARGUMENTS_BAD.
 func (t *Token) loginUser(pin []byte) error {
 	if pin == nil {
-		if t.opts.ProtectedAuthPath {
-			return slot.NewError(ck.CKR_FUNCTION_NOT_SUPPORTED,
-				"piv: PIN entry on the reader's PIN pad is not available in this version; pass the PIN", nil)
+		if t.pad != nil {
+			return t.loginOnPad()
 		}
-		return slot.NewError(ck.CKR_ARGUMENTS_BAD, "piv: no PIN given", nil)
+		return slot.NewError(ck.CKR_ARGUMENTS_BAD, "piv: no PIN given and the reader has no PIN pad", nil)
+	}
+	if t.padOnly() {
+		return hostPINRefused()
 	}
 	// Checked here so that a PIN the card would reject for its length burns no retry.
 	if len(pin) < minPINLen || len(pin) > maxPINLen {

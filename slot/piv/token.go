@@ -13,9 +13,16 @@ import (
 
 // Options tune a token.
 type Options struct {
-	// ProtectedAuthPath: the reader has a PIN pad; the token advertises
-	// CKF_PROTECTED_AUTHENTICATION_PATH.
+	// ProtectedAuthPath is kept for callers written before PIN-pad detection: Open
+	// now asks the reader itself (reader.Features) and this field changes nothing. A
+	// claim without the reader's control codes could not be used for a login anyway.
 	ProtectedAuthPath bool
+	// NoPINPad: do not look for a PIN pad; the reader is used as a plain reader
+	// (also PCSC11_PINPAD=0).
+	NoPINPad bool
+	// PINPadOnly: on a PIN-pad reader, refuse a user PIN typed on the host with
+	// CKR_ARGUMENTS_BAD (also PCSC11_PINPAD_ONLY=1).
+	PINPadOnly bool
 	// NoExtendedAPDU forces short APDUs with chaining and GET RESPONSE even on cards
 	// known to support extended length (a reader that cannot carry them).
 	NoExtendedAPDU bool
@@ -28,6 +35,7 @@ type Token struct {
 	card   reader.Card
 	reader string
 	opts   Options
+	pad    *pinPad // the reader's PIN pad; nil for a plain reader (pinpad.go)
 
 	// Static facts, read once at Open.
 	yubikey  bool
@@ -78,6 +86,13 @@ func Open(card reader.Card, readerName string, opts Options) (slot.Token, error)
 	// needSelect makes transact select PIV first, exactly once even if the card
 	// reports a reset.
 	t := &Token{card: card, reader: readerName, opts: opts, needSelect: true}
+	if !opts.NoPINPad && envFlag("PCSC11_PINPAD", true) {
+		pad, err := detectPINPad(card)
+		if err != nil {
+			return nil, readerError("PIN pad detection", err)
+		}
+		t.pad = pad
+	}
 	err := t.transact(t.readStaticFacts)
 	if err != nil {
 		return nil, err

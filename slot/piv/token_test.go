@@ -61,7 +61,7 @@ func TestInfo(t *testing.T) {
 	if info.Flags&ck.CKF_RNG != 0 {
 		t.Error("CKF_RNG set")
 	}
-	tok2, _ := Open(m, "r", Options{ProtectedAuthPath: true})
+	tok2, _ := Open(newPadCard(m), "r", Options{})
 	if info, _ := tok2.Info(); info.Flags&ck.CKF_PROTECTED_AUTHENTICATION_PATH == 0 {
 		t.Error("no CKF_PROTECTED_AUTHENTICATION_PATH with a PIN pad")
 	}
@@ -150,9 +150,11 @@ func TestLogin(t *testing.T) {
 	if err := tok.Login(42, []byte(testPIN)); slot.RV(err) != ck.CKR_USER_TYPE_INVALID {
 		t.Errorf("user type 42: %v", err)
 	}
-	pad, _ := Open(m, "r", Options{ProtectedAuthPath: true})
-	if err := pad.Login(ck.CKU_USER, nil); slot.RV(err) != ck.CKR_FUNCTION_NOT_SUPPORTED {
-		t.Errorf("PIN pad login: %v", err)
+	// A NULL PIN without a PIN pad; the claim of ProtectedAuthPath alone does not
+	// make one (Open asks the reader).
+	plain, _ := Open(m, "r", Options{ProtectedAuthPath: true})
+	if err := plain.Login(ck.CKU_USER, nil); slot.RV(err) != ck.CKR_ARGUMENTS_BAD {
+		t.Errorf("NULL PIN without a PIN pad: %v", err)
 	}
 }
 
