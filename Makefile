@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/pcsc11/pcsc11/module.Version=$(VERSION)
 FUZZTIME ?= 50000x
 
-.PHONY: all deps build test unit fuzz hwtest-ci hwtest demo bench gobench install clean vet
+.PHONY: all deps build test unit fuzz hwtest-ci e2e hwtest demo bench gobench install uninstall clean vet
 
 all: build
 
@@ -27,7 +27,7 @@ vet:
 
 # Unit tests (no PC/SC), then a short fuzz run of every parser, then the tests that
 # need a reader against the virtual card through real pcscd.
-test: deps build vet unit fuzz hwtest-ci
+test: deps build vet unit fuzz hwtest-ci e2e
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /hwtests)
@@ -38,6 +38,11 @@ fuzz:
 
 hwtest-ci: build
 	@bash scripts/test-hw.sh
+
+# Real applications (OpenSSH, NSS, OpenSSL, GnuTLS, p11-kit, Python, Java, Firefox)
+# against the virtual card through libpcsc11.so.
+e2e: build
+	@bash e2e/run.sh
 
 # The same hwtests/ suite against a physical reader (PCSC11_HWTEST_READER names it;
 # destructive steps only with PCSC11_HWTEST_DESTRUCTIVE=1).
@@ -61,9 +66,23 @@ bench: build
 gobench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./apdu/... ./slot/... ./vpiv/...
 
+# PREFIX/DESTDIR as usual. The module goes where Debian keeps PKCS#11 modules, so
+# ssh-agent's default allow-list and p11-kit find it; the p11-kit module file makes
+# GnuTLS and p11-kit-proxy load it without a path.
+PREFIX  ?= /usr
+LIBDIR  ?= $(PREFIX)/lib/x86_64-linux-gnu
+P11KITDIR ?= $(PREFIX)/share/p11-kit/modules
+
 install: build
-	install -D -m 0644 $(BUILD)/libpcsc11.so $(DESTDIR)/usr/lib/x86_64-linux-gnu/pkcs11/libpcsc11.so
-	install -D -m 0755 $(BUILD)/pcsc11 $(DESTDIR)/usr/bin/pcsc11
+	install -D -m 0644 $(BUILD)/libpcsc11.so $(DESTDIR)$(LIBDIR)/pkcs11/libpcsc11.so
+	install -D -m 0755 $(BUILD)/pcsc11 $(DESTDIR)$(PREFIX)/bin/pcsc11
+	install -D -m 0755 $(BUILD)/pcsc11-vpiv $(DESTDIR)$(PREFIX)/bin/pcsc11-vpiv
+	install -d $(DESTDIR)$(P11KITDIR)
+	printf 'module: %s\n' $(LIBDIR)/pkcs11/libpcsc11.so > $(DESTDIR)$(P11KITDIR)/pcsc11.module
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/pkcs11/libpcsc11.so $(DESTDIR)$(PREFIX)/bin/pcsc11 \
+	  $(DESTDIR)$(PREFIX)/bin/pcsc11-vpiv $(DESTDIR)$(P11KITDIR)/pcsc11.module
 
 clean:
 	rm -rf $(BUILD)

@@ -249,10 +249,22 @@ func privAttrs(k *keyInfo) slot.Attributes {
 }
 
 func (k *keyInfo) isRSA() bool { return rsaBits(k.alg) != 0 }
+// canSign and canDerive: what the algorithm allows, except the YubiKey attestation key
+// (F9), which the card uses only to sign attestation certificates: GENERAL
+// AUTHENTICATE with it is refused, so advertising CKA_SIGN would only produce
+// CKR_DEVICE_ERROR in applications that pick any signing key (Java's keystore does).
 func (k *keyInfo) canSign() bool {
+	if k.slot.ref == 0xF9 {
+		return false
+	}
 	return k.isRSA() || k.alg == algP256 || k.alg == algP384 || k.alg == algEd25519
 }
-func (k *keyInfo) canDerive() bool { return k.alg == algP256 || k.alg == algP384 || k.alg == algX25519 }
+func (k *keyInfo) canDerive() bool {
+	if k.slot.ref == 0xF9 {
+		return false
+	}
+	return k.alg == algP256 || k.alg == algP384 || k.alg == algX25519
+}
 
 // local: the key was generated on the card (metadata origin); unknown without metadata.
 func (k *keyInfo) local() bool { return k.meta != nil && k.meta.origin == originGenerated }

@@ -288,6 +288,11 @@ func TestObjects(t *testing.T) {
 	if findObj(objs, "priv/f9") == nil || findObj(objs, "priv/f9")[ck.CKA_ID].([]byte)[0] != 0x19 {
 		t.Error("attestation key F9 not listed with CKA_ID 19")
 	}
+	// The card refuses GENERAL AUTHENTICATE with the attestation key: it must not
+	// claim to sign or derive.
+	if f9 := findObj(objs, "priv/f9"); f9[ck.CKA_SIGN] != false || f9[ck.CKA_DERIVE] != false {
+		t.Errorf("priv/f9 claims CKA_SIGN=%v CKA_DERIVE=%v", f9[ck.CKA_SIGN], f9[ck.CKA_DERIVE])
+	}
 }
 
 func login(t *testing.T, tok *Token, userType ck.ULong) {

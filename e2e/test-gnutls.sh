@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# GnuTLS with the module: p11tool --provider lists tokens and objects with RFC 7512
+# pkcs11: URIs and signs with --test-sign; gnutls-cli authenticates to a TLS server
+# with a pkcs11: URI key.
+# shellcheck source=e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_module gnutls
+have p11tool gnutls-cli || { skip "gnutls (gnutls-bin not installed)"; exit 0; }
+# GnuTLS tools read the PIN from GNUTLS_PIN (never printed).
+GNUTLS_PIN=$(cat "$WORK/pin")
+export GNUTLS_PIN
+p=(--provider "$P11_MODULE")
+
+if p11tool "${p[@]}" --list-tokens >"$WORK/tokens.txt" 2>&1 &&
+	grep -q '^Token [0-9]*:' "$WORK/tokens.txt" && grep -q 'URL: pkcs11:model=' "$WORK/tokens.txt"; then
+	ok "p11tool --list-tokens shows the token with its pkcs11: URI"
+else
+	notok "p11tool --list-tokens shows the token with its pkcs11: URI" "$WORK/tokens.txt"
+fi
+# The token's own URI (the one whose model is not p11-kit's trust module).
+token=$(grep 'URL: pkcs11:model=' "$WORK/tokens.txt" | grep -v 'p11-kit-trust' | head -n 1 | sed 's/.*URL: //')
+
+if p11tool "${p[@]}" --list-all "$token" >"$WORK/all.txt" 2>&1 &&
+	[[ $(grep -c 'URL: pkcs11:.*;id=%0[1-4];.*type=cert' "$WORK/all.txt") -ge 4 ]] &&
+	[[ $(grep -c 'URL: pkcs11:.*;id=%0[1-4];.*type=public' "$WORK/all.txt") -ge 4 ]]; then
+	ok "p11tool --list-all lists certificates and public keys 01-04 with pkcs11: URIs"
+else
+	notok "p11tool --list-all lists certificates and public keys 01-04 with pkcs11: URIs" "$WORK/all.txt"
+fi
+
+if p11tool "${p[@]}" --list-all-certs "$token" >"$WORK/certs.txt" 2>&1 &&
+	[[ $(grep -c 'Type: X.509 Certificate' "$WORK/certs.txt") -ge 4 ]]; then
+	ok "p11tool --list-all-certs lists the four certificates"
+else
+	notok "p11tool --list-all-certs lists the four certificates" "$WORK/certs.txt"
+fi
+
+if p11tool "${p[@]}" --login --list-all-privkeys "$token" >"$WORK/keys.txt" 2>&1 &&
+	[[ $(grep -c 'URL: pkcs11:.*;id=%0[1-4];.*type=private' "$WORK/keys.txt") -ge 4 ]]; then
+	ok "p11tool --login --list-all-privkeys lists private keys 01-04"
+else
+	notok "p11tool --login --list-all-privkeys lists private keys 01-04" "$WORK/keys.txt"
+fi
+
+# test_sign ID NAME: p11tool signs with the key and verifies with its public key.
+test_sign() {
+	if p11tool "${p[@]}" --login --test-sign "$token;id=%$1;type=private" >"$WORK/sign.txt" 2>&1 &&
+		grep -q 'Verifying against public key in the token... ok' "$WORK/sign.txt"; then
+		ok "p11tool --test-sign with $2"
+	else
+		notok "p11tool --test-sign with $2" "$WORK/sign.txt"
+	fi
+}
+test_sign 01 "the RSA key (9A)"
+test_sign 04 "the P-256 key (9E)"
+
+# gnutls-cli with client authentication from the token (9A, TLS 1.3 so RSA-PSS).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+	-subj /CN=127.0.0.1 -keyout "$WORK/srv.key" -out "$WORK/srv.pem" >/dev/null 2>&1
+pkcs11-tool --module "$P11_MODULE" --read-object --type cert --id 01 -o "$WORK/c1.der" >/dev/null 2>&1
+openssl x509 -inform DER -in "$WORK/c1.der" -out "$WORK/c1.pem" 2>/dev/null
+port=$(free_port)
+bg openssl s_server -accept "127.0.0.1:$port" -Verify 1 -verify_return_error \
+	-CAfile "$WORK/c1.pem" -cert "$WORK/srv.pem" -key "$WORK/srv.key" -www >"$WORK/server.log" 2>&1
+pid=$BG_PID
+wait_port "$port" 10
+printf 'GET / HTTP/1.0\r\n\r\n' | timeout 60 gnutls-cli "${p[@]}" --insecure -p "$port" 127.0.0.1 \
+	--x509certfile "$token;id=%01;type=cert" --x509keyfile "$token;id=%01;type=private" \
+	>"$WORK/cli.out" 2>&1
+kill "$pid" 2>/dev/null
+if grep -q '^Client certificate' "$WORK/cli.out" &&
+	grep -q 'Subject: *O *= *pcsc11, CN *= *pcsc11 demo PIV Authentication' "$WORK/cli.out"; then
+	ok "gnutls-cli authenticates with a pkcs11: URI key (9A)"
+else
+	cat "$WORK/server.log" >>"$WORK/cli.out"
+	notok "gnutls-cli authenticates with a pkcs11: URI key (9A)" "$WORK/cli.out"
+fi
+
+# Without --provider: the p11-kit module file that `make install` puts in place.
+modfile=$(grep -lE "^module: *(.*/)?libpcsc11\.so" /usr/share/p11-kit/modules/*.module /etc/pkcs11/modules/*.module 2>/dev/null | head -n 1)
+if [[ -z $modfile ]]; then
+	skip "p11-kit list-modules / p11tool without --provider (no p11-kit module file for libpcsc11.so: make install)"
+else
+	name=$(basename "$modfile" .module)
+	if p11-kit list-modules >"$WORK/modules.txt" 2>&1 && grep -q "^$name: " "$WORK/modules.txt" &&
+		p11tool --list-tokens >"$WORK/tokens2.txt" 2>&1 && grep -qF "$token" "$WORK/tokens2.txt"; then
+		ok "p11-kit list-modules and p11tool --list-tokens find the token through $modfile"
+	else
+		cat "$WORK/tokens2.txt" >>"$WORK/modules.txt" 2>/dev/null
+		notok "p11-kit list-modules and p11tool --list-tokens find the token through $modfile" "$WORK/modules.txt"
+	fi
+fi
