@@ -326,3 +326,9 @@ const (
 const (
 	CKD_NULL ULong = 0x1
 )
+
+// Appended by the crypto helper (issue 5): C_DigestKey's answer for a key whose value
+// cannot be digested (pkcs11t.h, next to CKR_KEY_FUNCTION_NOT_PERMITTED 0x68).
+const (
+	CKR_KEY_INDIGESTIBLE ULong = 0x067
+)

@@ -22,12 +22,15 @@ type decryptOp struct {
 	plain []byte // the plaintext, once done
 
 	alwaysAuth, contextAuthed bool
+	ctxPIN                    *cachedPIN // the context-specific PIN for this operation
 }
 
 func (op *decryptOp) wipe() {
 	clear(op.buf)
 	clear(op.plain)
 	op.buf, op.plain = nil, nil
+	op.ctxPIN.wipe()
+	op.ctxPIN = nil
 }
 
 type oaepParams struct {
@@ -179,7 +182,8 @@ func (l *Library) finishDecrypt(h ck.ULong, data []byte, single bool, out OutBuf
 		if rv != ck.CKR_OK {
 			return end(rv)
 		}
-		em, err := l.privateKeyOp(ts, tok, op.key, slot.OpRSARaw, ct, op.alwaysAuth)
+		em, err := l.privateKeyOp(ts, tok, op.key, slot.OpRSARaw, ct, op.alwaysAuth, op.ctxPIN)
+		op.ctxPIN = nil
 		if err != nil {
 			Logf("decrypt session %d: %v", h, err)
 			return end(rvOf(err))

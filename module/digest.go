@@ -87,3 +87,41 @@ func (l *Library) finishDigest(h ck.ULong, data []byte, single bool, out OutBuf)
 	copy(out.Buf, op.h.Sum(nil))
 	return n, ck.CKR_OK
 }
+
+// DigestKey is C_DigestKey (spec 5.12): the value of a secret key (a session key made by
+// C_DeriveKey) continues the digest. Keys on the card (RSA, EC) are not secret keys and
+// their private parts never leave it: CKR_KEY_INDIGESTIBLE. An error other than a bad
+// session ends the operation, as for the other multi-part calls (spec 5.2).
+func (l *Library) DigestKey(h, key ck.ULong) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ts, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	op := s.digest
+	if op == nil {
+		return ck.CKR_OPERATION_NOT_INITIALIZED
+	}
+	obj, rv := l.object(ts, key)
+	if rv == ck.CKR_OBJECT_HANDLE_INVALID {
+		rv = ck.CKR_KEY_HANDLE_INVALID
+	}
+	if rv != ck.CKR_OK {
+		s.digest = nil
+		return rv
+	}
+	class, _ := obj.Attrs[ck.CKA_CLASS].(ck.ULong)
+	value, ok := obj.Attrs[ck.CKA_VALUE].([]byte)
+	switch {
+	case class != ck.CKO_SECRET_KEY && class != ck.CKO_PRIVATE_KEY && class != ck.CKO_PUBLIC_KEY:
+		s.digest = nil
+		return ck.CKR_KEY_HANDLE_INVALID // not a key at all
+	case class != ck.CKO_SECRET_KEY || !ok:
+		s.digest = nil
+		return ck.CKR_KEY_INDIGESTIBLE
+	}
+	op.updated = true
+	op.h.Write(value)
+	return ck.CKR_OK
+}

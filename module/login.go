@@ -35,13 +35,14 @@ func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
 		// Spec 4.9 / 5.6.6: only meaningful right after an operation's Init on a key with
 		// CKA_ALWAYS_AUTHENTICATE.
 		var authed *bool
+		var held **cachedPIN
 		switch {
 		case s.sign != nil && s.sign.alwaysAuth:
-			authed = &s.sign.contextAuthed
+			authed, held = &s.sign.contextAuthed, &s.sign.ctxPIN
 		case s.decrypt != nil && s.decrypt.alwaysAuth && !s.decrypt.done:
-			authed = &s.decrypt.contextAuthed
+			authed, held = &s.decrypt.contextAuthed, &s.decrypt.ctxPIN
 		case s.msgSign != nil && s.msgSign.tmpl.alwaysAuth:
-			authed = &s.msgSign.contextAuthed
+			authed, held = &s.msgSign.contextAuthed, &s.msgSign.ctxPIN
 		default:
 			return ck.CKR_OPERATION_NOT_INITIALIZED
 		}
@@ -50,6 +51,8 @@ func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
 			return rvOf(err)
 		}
 		*authed = true
+		(*held).wipe()
+		*held = l.holdContextPIN(tok, pin)
 		return ck.CKR_OK
 	}
 

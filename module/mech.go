@@ -2,9 +2,11 @@ package module
 
 import (
 	"crypto"
+	"crypto/rsa"
 	_ "crypto/sha1" // register the hashes the mechanisms use
 	_ "crypto/sha256"
 	_ "crypto/sha512"
+	"crypto/subtle"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/binary"
@@ -138,6 +140,58 @@ func pssEncode(mHash []byte, h, mgfHash crypto.Hash, salt []byte, modBits, k int
 	copy(em[off+len(db):], hv)
 	em[k-1] = 0xbc
 	return em, true
+}
+
+// pssVerify is RSAVP1 + EMSA-PSS-VERIFY (RFC 8017 8.1.2, 9.1.2) with an MGF1 hash that
+// may differ from the message hash (CK_RSA_PKCS_PSS_PARAMS allows any pair; crypto/rsa
+// ties them together). sLen must match exactly, as the parameters fix it.
+func pssVerify(pub *rsa.PublicKey, h, mgfHash crypto.Hash, mHash, sig []byte, sLen int) bool {
+	k := (pub.N.BitLen() + 7) / 8
+	hLen := h.Size()
+	if len(sig) != k || len(mHash) != hLen || sLen < 0 {
+		return false
+	}
+	s := new(big.Int).SetBytes(sig)
+	if s.Cmp(pub.N) >= 0 {
+		return false
+	}
+	emBits := pub.N.BitLen() - 1
+	emLen := (emBits + 7) / 8
+	full := new(big.Int).Exp(s, big.NewInt(int64(pub.E)), pub.N).FillBytes(make([]byte, k))
+	// The integer has emBits bits at most, so the bytes in front of EM are zero.
+	for _, c := range full[:k-emLen] {
+		if c != 0 {
+			return false
+		}
+	}
+	em := full[k-emLen:]
+	if emLen < hLen+sLen+2 || em[emLen-1] != 0xbc {
+		return false
+	}
+	db, hv := em[:emLen-hLen-1], em[emLen-hLen-1:emLen-1]
+	topMask := byte(0xff >> (8*emLen - emBits))
+	if db[0]&^topMask != 0 {
+		return false
+	}
+	mask := mgf1(mgfHash, hv, len(db))
+	for i := range db {
+		db[i] ^= mask[i]
+	}
+	db[0] &= topMask
+	ps := len(db) - sLen - 1
+	for _, c := range db[:ps] {
+		if c != 0 {
+			return false
+		}
+	}
+	if db[ps] != 1 {
+		return false
+	}
+	d := h.New()
+	d.Write(make([]byte, 8))
+	d.Write(mHash)
+	d.Write(db[ps+1:])
+	return subtle.ConstantTimeCompare(d.Sum(nil), hv) == 1
 }
 
 // Named curves the module knows the size of, by the OID in CKA_EC_PARAMS.

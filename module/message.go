@@ -10,9 +10,10 @@ import (
 // per-message parameter, so pParameter must be empty.
 
 type msgSignCtx struct {
-	tmpl          *signOp // prepared by C_MessageSignInit, copied per message
-	cur           *signOp // the message being signed in parts, or nil
-	contextAuthed bool    // CKU_CONTEXT_SPECIFIC login for the next message
+	tmpl          *signOp    // prepared by C_MessageSignInit, copied per message
+	cur           *signOp    // the message being signed in parts, or nil
+	contextAuthed bool       // CKU_CONTEXT_SPECIFIC login for the next message
+	ctxPIN        *cachedPIN // its PIN, for the next message's card transaction
 }
 
 type msgVerifyCtx struct {
@@ -79,6 +80,7 @@ func (l *Library) SignMessage(h ck.ULong, param, data []byte, out OutBuf) (ck.UL
 	op := ctx.tmpl.fresh()
 	defer op.wipe()
 	op.contextAuthed, ctx.contextAuthed = ctx.contextAuthed, false
+	op.ctxPIN, ctx.ctxPIN = ctx.ctxPIN, nil
 	if rv := op.update(data); rv != ck.CKR_OK {
 		return 0, rv
 	}
@@ -147,6 +149,7 @@ func (l *Library) SignMessageNext(h ck.ULong, param, part []byte, out *OutBuf) (
 		return end(rv)
 	}
 	op.contextAuthed, ctx.contextAuthed = ctx.contextAuthed, false
+	op.ctxPIN, ctx.ctxPIN = ctx.ctxPIN, nil
 	n, rv = l.complete(h, ts, op, out.Buf)
 	end(rv)
 	return n, rv
@@ -163,9 +166,7 @@ func (l *Library) MessageSignFinal(h ck.ULong) ck.ULong {
 	if s.msgSign == nil {
 		return ck.CKR_OPERATION_NOT_INITIALIZED
 	}
-	if s.msgSign.cur != nil {
-		s.msgSign.cur.wipe()
-	}
+	s.msgSign.wipe()
 	s.msgSign = nil
 	return ck.CKR_OK
 }
@@ -279,4 +280,13 @@ func (l *Library) MessageVerifyFinal(h ck.ULong) ck.ULong {
 	}
 	s.msgVerify = nil
 	return ck.CKR_OK
+}
+
+// wipe clears the message in progress and a context-specific PIN not yet used.
+func (c *msgSignCtx) wipe() {
+	if c.cur != nil {
+		c.cur.wipe()
+	}
+	c.ctxPIN.wipe()
+	c.ctxPIN = nil
 }

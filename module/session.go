@@ -84,8 +84,8 @@ func (s *session) endOps() {
 	s.decrypt = nil
 	s.encrypt = nil
 	s.digest = nil
-	if s.msgSign != nil && s.msgSign.cur != nil {
-		s.msgSign.cur.wipe()
+	if s.msgSign != nil {
+		s.msgSign.wipe()
 	}
 	s.msgSign, s.msgVerify = nil, nil
 }

@@ -73,10 +73,6 @@ func (l *Library) newVerifyOp(ts *tokenState, mech Mechanism, key ck.ULong) (*ve
 	if !ok {
 		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
 	}
-	// Go verifies PSS with the MGF1 hash equal to the message hash only.
-	if sop.kind == kindRSAPSS && sop.mgf != sop.pssHash {
-		return nil, ck.CKR_MECHANISM_PARAM_INVALID
-	}
 	return &verifyOp{signOp: *sop, pub: pub}, ck.CKR_OK
 }
 
@@ -183,6 +179,9 @@ func verifyWith(op *verifyOp, msg, sig []byte) bool {
 		pub, ok := op.pub.(*rsa.PublicKey)
 		if !ok {
 			return false
+		}
+		if op.mgf != op.pssHash { // crypto/rsa ties the MGF1 hash to the message hash
+			return pssVerify(pub, op.pssHash, op.mgf, msg, sig, op.saltLen)
 		}
 		return rsa.VerifyPSS(pub, op.pssHash, msg, sig, &rsa.PSSOptions{SaltLength: op.saltLen, Hash: op.pssHash}) == nil
 	case kindECDSA:

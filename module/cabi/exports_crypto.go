@@ -114,6 +114,15 @@ func goC_DigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartL
 	return C.CK_RV(lib.DigestUpdate(ck.ULong(hSession), part))
 }
 
+//export goC_DigestKey
+func goC_DigestKey(hSession C.CK_SESSION_HANDLE, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
+	defer guard("C_DigestKey", &rv)
+	if r := lib.Ready(); r != ck.CKR_OK {
+		return C.CK_RV(r)
+	}
+	return C.CK_RV(lib.DigestKey(ck.ULong(hSession), ck.ULong(hKey)))
+}
+
 //export goC_DigestFinal
 func goC_DigestFinal(hSession C.CK_SESSION_HANDLE, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) (rv C.CK_RV) {
 	defer guard("C_DigestFinal", &rv)

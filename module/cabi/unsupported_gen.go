@@ -19,12 +19,6 @@ func goC_SetOperationState(hSession C.CK_SESSION_HANDLE, pOperationState C.CK_BY
 	return C.CK_RV(module.Default.NotSupported("C_SetOperationState"))
 }
 
-//export goC_DigestKey
-func goC_DigestKey(hSession C.CK_SESSION_HANDLE, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
-	defer guard("C_DigestKey", &rv)
-	return C.CK_RV(module.Default.NotSupported("C_DigestKey"))
-}
-
 //export goC_SignRecoverInit
 func goC_SignRecoverInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
 	defer guard("C_SignRecoverInit", &rv)

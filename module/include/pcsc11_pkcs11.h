@@ -462,6 +462,7 @@ typedef CK_INTERFACE_PTR CK_PTR CK_INTERFACE_PTR_PTR;
 #define CKA_HASH_OF_ISSUER_PUBLIC_KEY 0x08BUL
 #define CKA_NAME_HASH_ALGORITHM 0x08CUL
 #define CKD_NULL 0x1UL
+#define CKR_KEY_INDIGESTIBLE 0x067UL
 
 /* Spec 5: the functions, and a CK_C_ pointer type for each (spec 3.6). */
 CK_DECLARE_FUNCTION(CK_RV, C_Initialize)(CK_VOID_PTR pInitArgs);

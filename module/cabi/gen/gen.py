@@ -27,7 +27,7 @@ C_CopyObject C_DestroyObject C_SetAttributeValue C_DigestInit C_Digest C_DigestU
 C_DigestFinal C_SignInit C_Sign C_SignUpdate C_SignFinal C_SeedRandom C_GenerateRandom
 C_GetFunctionStatus C_CancelFunction C_SessionCancel C_VerifyInit C_Verify C_VerifyUpdate
 C_VerifyFinal C_DecryptInit C_Decrypt C_DecryptUpdate C_DecryptFinal C_EncryptInit C_Encrypt
-C_EncryptUpdate C_EncryptFinal C_DeriveKey C_MessageSignInit C_SignMessage C_SignMessageBegin
+C_EncryptUpdate C_EncryptFinal C_DeriveKey C_DigestKey C_MessageSignInit C_SignMessage C_SignMessageBegin
 C_SignMessageNext C_MessageSignFinal C_MessageVerifyInit C_VerifyMessage C_VerifyMessageBegin
 C_VerifyMessageNext C_MessageVerifyFinal C_InitToken C_InitPIN C_SetPIN C_GenerateKeyPair
 """.split())
