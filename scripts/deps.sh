@@ -31,7 +31,8 @@ done
 # one-line format).
 debian_mirror() {
   { awk '/^URIs:/ {u=$2} /^Suites:/ && / bookworm( |$)/ && u !~ /security/ {print u; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null
-    awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null; } | head -1
+    awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null
+    true; } | head -1   # either file may be missing (Debian 12 images ship only the deb822 one)
 }
 
 missing_bp=()

@@ -19,16 +19,9 @@ import (
 func (t *Token) PrivateKeyOp(key string, op slot.KeyOp, input []byte) ([]byte, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ref, ok := parsePrivKey(key)
-	if !ok {
-		return nil, slot.NewError(ck.CKR_KEY_HANDLE_INVALID, "piv: no such private key", nil)
-	}
-	if err := t.ensureKeys(); err != nil {
+	ref, k, err := t.privKey(key)
+	if err != nil {
 		return nil, err
-	}
-	k := t.keys[ref]
-	if k == nil || k.pub == nil {
-		return nil, slot.NewError(ck.CKR_KEY_HANDLE_INVALID, "piv: no key in slot", nil)
 	}
 	tag, payload, err := opPayload(k, op, input)
 	if err != nil {
@@ -36,27 +29,50 @@ func (t *Token) PrivateKeyOp(key string, op slot.KeyOp, input []byte) ([]byte, e
 	}
 	var out []byte
 	err = t.transact(func() error {
-		data := apdu.AppendTLV([]byte{0x82, 0x00}, tag, payload)
-		resp, err := t.exchange(apdu.Command{INS: insGeneralAuth, P1: k.alg, P2: ref,
-			Data: apdu.EncodeTLV(0x7C, data), Ne: apdu.MaxExtendNe})
-		if err != nil {
-			return keyOpError(err)
-		}
-		inner, err := parseDynAuth(resp)
-		if err != nil {
-			return err
-		}
-		raw, ok, err := apdu.Find(inner, 0x82)
-		if err != nil || !ok {
-			return errors.New("piv: GENERAL AUTHENTICATE: no 82 response")
-		}
-		out, err = opResult(k, op, raw)
+		var err error
+		out, err = t.generalAuth(ref, k, op, tag, payload)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// privKey finds the key behind a private-key handle (reading the card's keys once).
+func (t *Token) privKey(key string) (byte, *keyInfo, error) {
+	ref, ok := parsePrivKey(key)
+	if !ok {
+		return 0, nil, slot.NewError(ck.CKR_KEY_HANDLE_INVALID, "piv: no such private key", nil)
+	}
+	if err := t.ensureKeys(); err != nil {
+		return 0, nil, err
+	}
+	k := t.keys[ref]
+	if k == nil || k.pub == nil {
+		return 0, nil, slot.NewError(ck.CKR_KEY_HANDLE_INVALID, "piv: no key in slot", nil)
+	}
+	return ref, k, nil
+}
+
+// generalAuth sends the GENERAL AUTHENTICATE of a key operation (payload shaped by
+// opPayload) and returns the reshaped result; the caller holds the transaction.
+func (t *Token) generalAuth(ref byte, k *keyInfo, op slot.KeyOp, tag uint32, payload []byte) ([]byte, error) {
+	data := apdu.AppendTLV([]byte{0x82, 0x00}, tag, payload)
+	resp, err := t.exchange(apdu.Command{INS: insGeneralAuth, P1: k.alg, P2: ref,
+		Data: apdu.EncodeTLV(0x7C, data), Ne: apdu.MaxExtendNe})
+	if err != nil {
+		return nil, keyOpError(err)
+	}
+	inner, err := parseDynAuth(resp)
+	if err != nil {
+		return nil, err
+	}
+	raw, ok, err := apdu.Find(inner, 0x82)
+	if err != nil || !ok {
+		return nil, errors.New("piv: GENERAL AUTHENTICATE: no 82 response")
+	}
+	return opResult(k, op, raw)
 }
 
 // opPayload checks op against the key and shapes the input for the card.

@@ -31,31 +31,49 @@ func (t *Token) loginUser(pin []byte) error {
 		if t.pad != nil {
 			return t.loginOnPad()
 		}
-		return slot.NewError(ck.CKR_ARGUMENTS_BAD, "piv: no PIN given and the reader has no PIN pad", nil)
+		return noPINGiven()
 	}
+	buf, err := t.pinBlock(pin)
+	if err != nil {
+		return err
+	}
+	defer clear(buf)
+	return t.transact(func() error { return t.verifyPIN(buf) })
+}
+
+// noPINGiven is the answer to a NULL PIN on a reader without a PIN pad.
+func noPINGiven() error {
+	return slot.NewError(ck.CKR_ARGUMENTS_BAD, "piv: no PIN given and the reader has no PIN pad", nil)
+}
+
+// pinBlock checks a PIN typed on the host and returns it as the VERIFY data; nothing
+// is sent. The caller clears the block after use.
+func (t *Token) pinBlock(pin []byte) ([]byte, error) {
 	if t.padOnly() {
-		return hostPINRefused()
+		return nil, hostPINRefused()
 	}
 	// Checked here so that a PIN the card would reject for its length burns no retry.
 	if len(pin) < minPINLen || len(pin) > maxPINLen {
-		return slot.NewError(ck.CKR_PIN_LEN_RANGE, "piv: PIN must be 6 to 8 characters", nil)
+		return nil, slot.NewError(ck.CKR_PIN_LEN_RANGE, "piv: PIN must be 6 to 8 characters", nil)
 	}
 	// SP 800-73-4 part 2, 2.4.3: the PIN is padded to 8 bytes with FF.
 	buf := make([]byte, maxPINLen)
-	defer clear(buf)
 	for i := range buf {
 		buf[i] = 0xFF
 	}
 	copy(buf, pin)
-	return t.transact(func() error {
-		_, err := t.exchange(apdu.Command{INS: insVerify, P2: refPIN, Data: buf})
-		if err == nil {
-			t.loggedIn = true
-			return nil
-		}
-		t.loggedIn = false
-		return verifyError(err)
-	})
+	return buf, nil
+}
+
+// verifyPIN sends VERIFY with a PIN block; the caller holds the transaction.
+func (t *Token) verifyPIN(block []byte) error {
+	_, err := t.exchange(apdu.Command{INS: insVerify, P2: refPIN, Data: block})
+	if err == nil {
+		t.loggedIn = true
+		return nil
+	}
+	t.loggedIn = false
+	return verifyError(err)
 }
 
 // verifyError maps a VERIFY failure: 63Cx wrong PIN (63C0 and 6983 blocked).

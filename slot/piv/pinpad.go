@@ -134,21 +134,25 @@ func (t *Token) loginOnPad() error {
 	if err != nil {
 		return slot.NewError(ck.CKR_DEVICE_ERROR, "piv: PIN pad", err)
 	}
-	return t.transact(func() error {
-		out, err := t.card.Control(t.pad.verify, s)
-		sw, perr := t.padAnswer(insVerify, out, err)
-		switch {
-		case perr != nil && sw == 0:
-			return perr
-		case sw == apdu.SWOK:
-			t.loggedIn = true
-			return nil
-		case padOwnSW(sw):
-			return perr // the card saw nothing
-		}
-		t.loggedIn = false
+	return t.transact(func() error { return t.verifyOnPad(s) })
+}
+
+// verifyOnPad runs one PIN-pad VERIFY with structure s; the caller holds the
+// transaction.
+func (t *Token) verifyOnPad(s []byte) error {
+	out, err := t.card.Control(t.pad.verify, s)
+	sw, perr := t.padAnswer(insVerify, out, err)
+	switch {
+	case perr != nil && sw == 0:
 		return perr
-	})
+	case sw == apdu.SWOK:
+		t.loggedIn = true
+		return nil
+	case padOwnSW(sw):
+		return perr // the card saw nothing
+	}
+	t.loggedIn = false
+	return perr
 }
 
 // setPINOnPad is CHANGE REFERENCE DATA through FEATURE_MODIFY_PIN_DIRECT: the user
