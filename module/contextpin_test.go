@@ -8,34 +8,52 @@ import (
 	"github.com/pcsc11/pcsc11/slot"
 )
 
-// pinOpToken is the fake token with the one-transaction call of a driver that has it:
-// it records the PINs it was given and then runs the operation as the card would
-// right after a VERIFY.
-type pinOpToken struct {
+// holdToken is the fake token with the kept transaction of a driver that has one: it
+// counts logins for an operation and the holds ended, by the operation or by release.
+type holdToken struct {
 	*fakeToken
-	mu   sync.Mutex
-	pins []string
+	mu                     sync.Mutex
+	logins, released, byOp int
+	holding                bool
 }
 
-func (p *pinOpToken) PrivateKeyOpWithPIN(key string, op slot.KeyOp, in, pin []byte) ([]byte, error) {
-	p.mu.Lock()
-	p.pins = append(p.pins, string(pin))
-	p.mu.Unlock()
-	if err := p.Login(ck.CKU_CONTEXT_SPECIFIC, pin); err != nil {
+func (h *holdToken) LoginForOperation(pin []byte) (func(), error) {
+	if err := h.Login(ck.CKU_CONTEXT_SPECIFIC, pin); err != nil {
 		return nil, err
 	}
-	return p.PrivateKeyOp(key, op, in)
+	h.mu.Lock()
+	h.logins++
+	h.holding = true
+	h.mu.Unlock()
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.holding {
+			h.holding = false
+			h.released++
+		}
+	}, nil
 }
 
-func (p *pinOpToken) used() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.pins...)
+func (h *holdToken) PrivateKeyOp(key string, op slot.KeyOp, in []byte) ([]byte, error) {
+	h.mu.Lock()
+	if h.holding {
+		h.holding = false
+		h.byOp++
+	}
+	h.mu.Unlock()
+	return h.fakeToken.PrivateKeyOp(key, op, in)
 }
 
-func contextPINLib(t *testing.T) (*Library, *pinOpToken, ck.ULong, ck.ULong) {
+func (h *holdToken) counts() (logins, released, byOp int, holding bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.logins, h.released, h.byOp, h.holding
+}
+
+func holdLib(t *testing.T) (*Library, *holdToken, ck.ULong, ck.ULong) {
 	t.Helper()
-	tok := &pinOpToken{fakeToken: newFakeToken(t)}
+	tok := &holdToken{fakeToken: newFakeToken(t)}
 	m := newFakeManager(tok)
 	l := New(func() (Manager, error) { return m, nil })
 	wantRV(t, "Initialize", l.Initialize(nil), ck.CKR_OK)
@@ -50,58 +68,66 @@ func contextPINLib(t *testing.T) (*Library, *pinOpToken, ck.ULong, ck.ULong) {
 	return l, tok, s, keys[0]
 }
 
-func TestContextPINGoesWithTheOperation(t *testing.T) {
-	l, tok, s, key := contextPINLib(t)
+func TestContextLoginKeepsTheCardForTheOperation(t *testing.T) {
+	l, tok, s, key := holdLib(t)
 	mech := Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}
 	buf := make([]byte, 512)
 
 	wantRV(t, "SignInit", l.SignInit(s, mech, key), ck.CKR_OK)
 	wantRV(t, "Login context", l.Login(s, ck.CKU_CONTEXT_SPECIFIC, []byte(testPIN)), ck.CKR_OK)
-	_, rv := l.Sign(s, []byte("data"), OutBuf{Buf: buf})
+	if n, _, _, holding := tok.counts(); n != 1 || !holding {
+		t.Fatalf("context login: %d logins for an operation, holding=%t", n, holding)
+	}
+	// A size query does not spend the login.
+	n, rv := l.Sign(s, []byte("data"), OutBuf{Nil: true})
+	wantRV(t, "Sign size query", rv, ck.CKR_OK)
+	if _, _, _, holding := tok.counts(); !holding || n == 0 {
+		t.Fatalf("size query (%d) ended the hold", n)
+	}
+	_, rv = l.Sign(s, []byte("data"), OutBuf{Buf: buf})
 	wantRV(t, "Sign", rv, ck.CKR_OK)
-	if got := tok.used(); len(got) != 1 || got[0] != testPIN {
-		t.Fatalf("the PIN did not go with the operation: %d calls", len(got))
+	if _, rel, byOp, holding := tok.counts(); byOp != 1 || rel != 0 || holding {
+		t.Fatalf("the operation did not run in the kept transaction: byOp=%d released=%d holding=%t", byOp, rel, holding)
 	}
 	// One login, one operation: the next signature needs a new login.
 	wantRV(t, "SignInit 2", l.SignInit(s, mech, key), ck.CKR_OK)
 	_, rv = l.Sign(s, []byte("data"), OutBuf{Buf: buf})
 	wantRV(t, "Sign without a new login", rv, ck.CKR_USER_NOT_LOGGED_IN)
-	if len(tok.used()) != 1 {
-		t.Fatal("a context PIN was used twice")
-	}
 
-	// A login whose operation is cancelled: its PIN is dropped.
+	// A login whose operation is cancelled: the card is given back at once.
 	wantRV(t, "SignInit 3", l.SignInit(s, mech, key), ck.CKR_OK)
 	wantRV(t, "Login context", l.Login(s, ck.CKU_CONTEXT_SPECIFIC, []byte(testPIN)), ck.CKR_OK)
-	l.mu.Lock()
-	held := l.sessions[s].sign.ctxPIN
-	l.mu.Unlock()
-	if held == nil {
-		t.Fatal("no PIN held after the context login")
-	}
 	wantRV(t, "SessionCancel", l.SessionCancel(s, ck.CKF_SIGN), ck.CKR_OK)
-	if _, ok := held.use(func([]byte) error { return nil }); ok {
-		t.Fatal("the PIN of a cancelled operation was kept")
+	if _, rel, _, holding := tok.counts(); rel != 1 || holding {
+		t.Fatalf("cancel: released=%d holding=%t", rel, holding)
 	}
-	// A wrong context PIN is refused at C_Login and nothing is held.
+	// A second context login replaces the first (which is released).
 	wantRV(t, "SignInit 4", l.SignInit(s, mech, key), ck.CKR_OK)
-	wantRV(t, "Login wrong", l.Login(s, ck.CKU_CONTEXT_SPECIFIC, []byte("999999")), ck.CKR_PIN_INCORRECT)
-	l.mu.Lock()
-	held = l.sessions[s].sign.ctxPIN
-	l.mu.Unlock()
-	if held != nil {
-		t.Fatal("a rejected PIN is held")
+	wantRV(t, "Login context", l.Login(s, ck.CKU_CONTEXT_SPECIFIC, []byte(testPIN)), ck.CKR_OK)
+	wantRV(t, "Login context again", l.Login(s, ck.CKU_CONTEXT_SPECIFIC, []byte(testPIN)), ck.CKR_OK)
+	if _, rel, _, _ := tok.counts(); rel != 2 {
+		t.Fatalf("second context login: released=%d, want 2", rel)
+	}
+	// Closing the session gives the card back.
+	wantRV(t, "CloseSession", l.CloseSession(s), ck.CKR_OK)
+	if _, rel, _, holding := tok.counts(); rel != 3 || holding {
+		t.Fatalf("close: released=%d holding=%t", rel, holding)
 	}
 }
 
-func TestContextPINNotKeptWhenCacheOff(t *testing.T) {
-	t.Setenv("PCSC11_PIN_CACHE", "off")
-	l, tok, s, key := contextPINLib(t)
+func TestContextLoginWrongPINHoldsNothing(t *testing.T) {
+	l, tok, s, key := holdLib(t)
 	wantRV(t, "SignInit", l.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key), ck.CKR_OK)
-	wantRV(t, "Login context", l.Login(s, ck.CKU_CONTEXT_SPECIFIC, []byte(testPIN)), ck.CKR_OK)
-	_, rv := l.Sign(s, []byte("data"), OutBuf{Buf: make([]byte, 512)})
-	wantRV(t, "Sign (VERIFY of C_Login stands alone)", rv, ck.CKR_OK)
-	if len(tok.used()) != 0 {
-		t.Fatal("PIN kept although PCSC11_PIN_CACHE=off")
+	wantRV(t, "Login wrong", l.Login(s, ck.CKU_CONTEXT_SPECIFIC, []byte("999999")), ck.CKR_PIN_INCORRECT)
+	if n, _, _, holding := tok.counts(); n != 0 || holding {
+		t.Fatalf("a rejected PIN keeps the card: logins=%d holding=%t", n, holding)
 	}
+	l.mu.Lock()
+	held := l.sessions[s].sign.ctxHold
+	l.mu.Unlock()
+	if held != nil {
+		t.Fatal("a rejected context login left a hold")
+	}
+	_, rv := l.Sign(s, []byte("data"), OutBuf{Buf: make([]byte, 512)})
+	wantRV(t, "Sign after the rejected login", rv, ck.CKR_USER_NOT_LOGGED_IN)
 }

@@ -22,15 +22,15 @@ type decryptOp struct {
 	plain []byte // the plaintext, once done
 
 	alwaysAuth, contextAuthed bool
-	ctxPIN                    *cachedPIN // the context-specific PIN for this operation
+	ctxHold                   *contextHold // the card kept for this operation by its context-specific login
 }
 
 func (op *decryptOp) wipe() {
 	clear(op.buf)
 	clear(op.plain)
 	op.buf, op.plain = nil, nil
-	op.ctxPIN.wipe()
-	op.ctxPIN = nil
+	op.ctxHold.wipe()
+	op.ctxHold = nil
 }
 
 type oaepParams struct {
@@ -182,8 +182,8 @@ func (l *Library) finishDecrypt(h ck.ULong, data []byte, single bool, out OutBuf
 		if rv != ck.CKR_OK {
 			return end(rv)
 		}
-		em, err := l.privateKeyOp(ts, tok, op.key, slot.OpRSARaw, ct, op.alwaysAuth, op.ctxPIN)
-		op.ctxPIN = nil
+		em, err := l.privateKeyOp(ts, tok, op.key, slot.OpRSARaw, ct, op.alwaysAuth, op.ctxHold)
+		op.ctxHold = nil
 		if err != nil {
 			Logf("decrypt session %d: %v", h, err)
 			return end(rvOf(err))

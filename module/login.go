@@ -35,24 +35,25 @@ func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
 		// Spec 4.9 / 5.6.6: only meaningful right after an operation's Init on a key with
 		// CKA_ALWAYS_AUTHENTICATE.
 		var authed *bool
-		var held **cachedPIN
+		var held **contextHold
 		switch {
 		case s.sign != nil && s.sign.alwaysAuth:
-			authed, held = &s.sign.contextAuthed, &s.sign.ctxPIN
+			authed, held = &s.sign.contextAuthed, &s.sign.ctxHold
 		case s.decrypt != nil && s.decrypt.alwaysAuth && !s.decrypt.done:
-			authed, held = &s.decrypt.contextAuthed, &s.decrypt.ctxPIN
+			authed, held = &s.decrypt.contextAuthed, &s.decrypt.ctxHold
 		case s.msgSign != nil && s.msgSign.tmpl.alwaysAuth:
-			authed, held = &s.msgSign.contextAuthed, &s.msgSign.ctxPIN
+			authed, held = &s.msgSign.contextAuthed, &s.msgSign.ctxHold
 		default:
 			return ck.CKR_OPERATION_NOT_INITIALIZED
 		}
-		if err := tok.Login(ck.CKU_CONTEXT_SPECIFIC, pin); err != nil {
+		(*held).wipe() // a second context login replaces the first
+		*held = nil
+		hold, err := contextLogin(tok, pin)
+		if err != nil {
 			Logf("C_Login(context specific) session %d: %v", h, err)
 			return rvOf(err)
 		}
-		*authed = true
-		(*held).wipe()
-		*held = l.holdContextPIN(tok, pin)
+		*authed, *held = true, hold
 		return ck.CKR_OK
 	}
 

@@ -10,10 +10,10 @@ import (
 // per-message parameter, so pParameter must be empty.
 
 type msgSignCtx struct {
-	tmpl          *signOp    // prepared by C_MessageSignInit, copied per message
-	cur           *signOp    // the message being signed in parts, or nil
-	contextAuthed bool       // CKU_CONTEXT_SPECIFIC login for the next message
-	ctxPIN        *cachedPIN // its PIN, for the next message's card transaction
+	tmpl          *signOp      // prepared by C_MessageSignInit, copied per message
+	cur           *signOp      // the message being signed in parts, or nil
+	contextAuthed bool         // CKU_CONTEXT_SPECIFIC login for the next message
+	ctxHold       *contextHold // the card kept for the next message by that login
 }
 
 type msgVerifyCtx struct {
@@ -80,7 +80,7 @@ func (l *Library) SignMessage(h ck.ULong, param, data []byte, out OutBuf) (ck.UL
 	op := ctx.tmpl.fresh()
 	defer op.wipe()
 	op.contextAuthed, ctx.contextAuthed = ctx.contextAuthed, false
-	op.ctxPIN, ctx.ctxPIN = ctx.ctxPIN, nil
+	op.ctxHold, ctx.ctxHold = ctx.ctxHold, nil
 	if rv := op.update(data); rv != ck.CKR_OK {
 		return 0, rv
 	}
@@ -149,7 +149,7 @@ func (l *Library) SignMessageNext(h ck.ULong, param, part []byte, out *OutBuf) (
 		return end(rv)
 	}
 	op.contextAuthed, ctx.contextAuthed = ctx.contextAuthed, false
-	op.ctxPIN, ctx.ctxPIN = ctx.ctxPIN, nil
+	op.ctxHold, ctx.ctxHold = ctx.ctxHold, nil
 	n, rv = l.complete(h, ts, op, out.Buf)
 	end(rv)
 	return n, rv
@@ -287,6 +287,6 @@ func (c *msgSignCtx) wipe() {
 	if c.cur != nil {
 		c.cur.wipe()
 	}
-	c.ctxPIN.wipe()
-	c.ctxPIN = nil
+	c.ctxHold.wipe()
+	c.ctxHold = nil
 }

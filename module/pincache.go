@@ -155,13 +155,11 @@ func (l *Library) refreshLogin(ts *tokenState, tok slot.Token) bool {
 // CKA_ALWAYS_AUTHENTICATE key is never retried: its context-specific login is the
 // application's own act.
 //
-// ctxPIN is the PIN of a context-specific login held for this operation (or nil): it
-// goes to the card with the operation, in one transaction, when the token can do that.
-func (l *Library) privateKeyOp(ts *tokenState, tok slot.Token, key string, op slot.KeyOp, in []byte, contextLogin bool, ctxPIN *cachedPIN) ([]byte, error) {
-	if ctxPIN != nil {
-		if out, err, ok := keyOpWithContextPIN(tok, ctxPIN, key, op, in); ok {
-			return out, err
-		}
+// ctxHold is the card transaction kept by a context-specific login for this operation
+// (or nil): the driver's key operation runs inside it and ends it.
+func (l *Library) privateKeyOp(ts *tokenState, tok slot.Token, key string, op slot.KeyOp, in []byte, contextLogin bool, ctxHold *contextHold) ([]byte, error) {
+	if ctxHold != nil {
+		ctxHold.release = nil // PrivateKeyOp ends the hold itself
 	}
 	out, err := tok.PrivateKeyOp(key, op, in)
 	if err == nil || contextLogin || ts.login != ck.CKU_USER || rvOf(err) != ck.CKR_USER_NOT_LOGGED_IN {

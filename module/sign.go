@@ -39,14 +39,14 @@ type signOp struct {
 	saltLen         int
 
 	alwaysAuth, contextAuthed bool
-	ctxPIN                    *cachedPIN // the context-specific PIN for this operation
+	ctxHold                   *contextHold // the card kept for this operation by its context-specific login
 }
 
 // fresh returns a new operation with op's mechanism and key and no data: one message
 // of a message-based signing process.
 func (op *signOp) fresh() *signOp {
 	c := *op
-	c.buf, c.updated, c.contextAuthed, c.ctxPIN = nil, false, false, nil
+	c.buf, c.updated, c.contextAuthed, c.ctxHold = nil, false, false, nil
 	if op.hash != 0 {
 		c.running = op.hash.New()
 	}
@@ -56,8 +56,8 @@ func (op *signOp) fresh() *signOp {
 func (op *signOp) wipe() {
 	clear(op.buf)
 	op.buf = nil
-	op.ctxPIN.wipe()
-	op.ctxPIN = nil
+	op.ctxHold.wipe()
+	op.ctxHold = nil
 }
 
 // OutBuf is an output buffer of the size-query convention (spec 5.2): Nil when the
@@ -357,8 +357,8 @@ func (l *Library) complete(h ck.ULong, ts *tokenState, op *signOp, out []byte) (
 	if rv != ck.CKR_OK {
 		return 0, rv
 	}
-	sig, err := l.privateKeyOp(ts, tok, op.key, kop, in, op.alwaysAuth, op.ctxPIN)
-	op.ctxPIN = nil // used (and wiped) or never to be used again
+	sig, err := l.privateKeyOp(ts, tok, op.key, kop, in, op.alwaysAuth, op.ctxHold)
+	op.ctxHold = nil // used (and wiped) or never to be used again
 	clear(in)
 	if err != nil {
 		Logf("sign (mechanism 0x%x) session %d: %v", op.mech, h, err)

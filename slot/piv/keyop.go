@@ -19,6 +19,9 @@ import (
 func (t *Token) PrivateKeyOp(key string, op slot.KeyOp, input []byte) ([]byte, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// The operation spends a context-specific login: its kept transaction ends here,
+	// whatever the outcome (context.go).
+	defer t.endHold()
 	ref, k, err := t.privKey(key)
 	if err != nil {
 		return nil, err

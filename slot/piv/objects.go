@@ -249,6 +249,7 @@ func privAttrs(k *keyInfo) slot.Attributes {
 }
 
 func (k *keyInfo) isRSA() bool { return rsaBits(k.alg) != 0 }
+
 // canSign and canDerive: what the algorithm allows, except the YubiKey attestation key
 // (F9), which the card uses only to sign attestation certificates: GENERAL
 // AUTHENTICATE with it is refused, so advertising CKA_SIGN would only produce

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
@@ -52,6 +53,12 @@ type Token struct {
 	loggedIn   bool // CKU_USER verified by us and not lost since
 	soLoggedIn bool // management key authenticated
 	needSelect bool // a reset was seen mid-transaction: select PIV before the next command
+
+	// A transaction kept open from a context-specific login to its key operation
+	// (context.go).
+	holding   bool
+	holdGen   uint64
+	holdTimer *time.Timer
 
 	objects []slot.Object // cached object list, nil until read
 	keys    map[byte]*keyInfo
@@ -143,6 +150,7 @@ func (t *Token) Invalidate() {
 func (t *Token) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.endHold()
 	t.lostSecurity()
 	clear(t.soPUK)
 	t.soPUK = nil
@@ -155,13 +163,30 @@ func (t *Token) Close() error {
 // transact runs fn inside one PC/SC transaction. When the card was reset since our last
 // transaction, PIV is selected again and every login is marked lost before fn runs
 // (DESIGN: another program may reset the card).
-func (t *Token) transact(fn func() error) error {
+func (t *Token) transact(fn func() error) error { return t.run(false, fn) }
+
+// run is transact; with keep, the transaction stays open after fn succeeded, for the
+// key operation of a context-specific login (context.go). While such a transaction is
+// open every call runs inside it.
+func (t *Token) run(keep bool, fn func() error) error {
+	if t.holding {
+		err := fn()
+		if lostTransaction(err) {
+			t.endHold()
+		}
+		return t.afterFn(err)
+	}
 	err := t.card.BeginTransaction()
 	reset := errors.Is(err, reader.ErrCardReset)
 	if err != nil && !reset {
 		return readerError("begin transaction", err)
 	}
-	defer t.card.EndTransaction()
+	kept := false
+	defer func() {
+		if !kept {
+			t.card.EndTransaction()
+		}
+	}()
 	if reset || t.needSelect {
 		t.lostSecurity()
 		if err := t.selectApp(); err != nil {
@@ -170,8 +195,17 @@ func (t *Token) transact(fn func() error) error {
 		t.needSelect = false
 	}
 	err = fn()
+	if keep && err == nil {
+		kept = true
+		t.startHold()
+	}
+	return t.afterFn(err)
+}
+
+// afterFn records a reset seen between two of our APDUs (the card's security state is
+// gone) and maps the error.
+func (t *Token) afterFn(err error) error {
 	if errors.Is(err, reader.ErrCardReset) {
-		// Reset between two of our APDUs: the card's security state is gone.
 		t.lostSecurity()
 		t.needSelect = true
 	}

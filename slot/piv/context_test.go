@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"math/big"
 	"testing"
+	"time"
 
 	"github.com/pcsc11/pcsc11/ck"
 	"github.com/pcsc11/pcsc11/reader"
@@ -101,7 +102,16 @@ func openTx(t *testing.T, card reader.Card) (*txCard, *Token) {
 	return c, tok.(*Token)
 }
 
-func TestKeyOpWithPINOneTransaction(t *testing.T) {
+// signWithContextLogin is C_Login(CKU_CONTEXT_SPECIFIC) then the key operation, as
+// the module drives them.
+func signWithContextLogin(tok *Token, key string, op slot.KeyOp, in, pin []byte) ([]byte, error) {
+	if _, err := tok.LoginForOperation(pin); err != nil {
+		return nil, err
+	}
+	return tok.PrivateKeyOp(key, op, in)
+}
+
+func TestContextLoginOneTransaction(t *testing.T) {
 	setEnv(t, nil)
 	m, d, _ := provisioned(t)
 	c, tok := openTx(t, m)
@@ -109,7 +119,7 @@ func TestKeyOpWithPINOneTransaction(t *testing.T) {
 	pin := []byte(testPIN)
 	for i := range 2 { // every use of the PIN-always key gets its own VERIFY
 		from := len(c.events)
-		sig, err := tok.PrivateKeyOpWithPIN("priv/9c", slot.OpECDSA, h[:], pin)
+		sig, err := signWithContextLogin(tok, "priv/9c", slot.OpECDSA, h[:], pin)
 		if err != nil || len(sig) != 64 {
 			t.Fatalf("sign %d: %d bytes, %v", i, len(sig), err)
 		}
@@ -117,13 +127,16 @@ func TestKeyOpWithPINOneTransaction(t *testing.T) {
 			t.Fatalf("sign %d: signature does not verify", i)
 		}
 		wantVerifyThenAuth(t, c, from, false)
+		if c.cur != 0 || tok.holding {
+			t.Fatalf("sign %d: the transaction is still open after the operation", i)
+		}
 	}
 	if string(pin) != testPIN {
 		t.Error("the caller's PIN was changed")
 	}
 	// The verification was spent by the operation: the key needs the PIN again.
 	if _, err := tok.PrivateKeyOp("priv/9c", slot.OpECDSA, h[:]); slot.RV(err) != ck.CKR_USER_NOT_LOGGED_IN {
-		t.Errorf("9C after the pinned operation: %v", err)
+		t.Errorf("9C after the operation: %v", err)
 	}
 
 	// RSA 2048 (9A), PKCS#1 v1.5 padded on the host, checked with crypto/rsa.
@@ -136,7 +149,7 @@ func TestKeyOpWithPINOneTransaction(t *testing.T) {
 		block[i] = 0xFF
 	}
 	copy(block[len(block)-len(info):], info)
-	sig, err := tok.PrivateKeyOpWithPIN("priv/9a", slot.OpRSARaw, block, pin)
+	sig, err := signWithContextLogin(tok, "priv/9a", slot.OpRSARaw, block, pin)
 	if err != nil {
 		t.Fatalf("RSA: %v", err)
 	}
@@ -149,7 +162,7 @@ func TestKeyOpWithPINOneTransaction(t *testing.T) {
 	// the VERIFY and the operation still follow each other.
 	m.resetNext = true
 	from = len(c.events)
-	if _, err := tok.PrivateKeyOpWithPIN("priv/9c", slot.OpECDSA, h[:], pin); err != nil {
+	if _, err := signWithContextLogin(tok, "priv/9c", slot.OpECDSA, h[:], pin); err != nil {
 		t.Fatalf("after a reset: %v", err)
 	}
 	for len(c.events) > from && c.events[from].ins != insVerify {
@@ -158,20 +171,88 @@ func TestKeyOpWithPINOneTransaction(t *testing.T) {
 	wantVerifyThenAuth(t, c, from, false)
 }
 
-func TestKeyOpWithPINWrongPIN(t *testing.T) {
+// A login whose operation never comes gives the card back: by release, by a second
+// login, by Close, and at the latest after contextHoldMax.
+func TestContextLoginReleased(t *testing.T) {
+	setEnv(t, nil)
+	m, _, _ := provisioned(t)
+	c, tok := openTx(t, m)
+	pin := []byte(testPIN)
+
+	release, err := tok.LoginForOperation(pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.cur == 0 || !tok.holding {
+		t.Fatal("no transaction kept after the context login")
+	}
+	release()
+	if c.cur != 0 || tok.holding {
+		t.Fatal("release did not end the transaction")
+	}
+	release() // idempotent
+
+	first, err := tok.LoginForOperation(pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := c.cur
+	if _, err := tok.LoginForOperation(pin); err != nil {
+		t.Fatal(err)
+	}
+	if c.cur == tx || c.cur == 0 {
+		t.Fatalf("a second login did not replace the first transaction (%d, %d)", tx, c.cur)
+	}
+	first() // the old release must not end the new hold
+	if c.cur == 0 || !tok.holding {
+		t.Fatal("a stale release ended the new hold")
+	}
+
+	old := contextHoldMax
+	contextHoldMax = 20 * time.Millisecond
+	t.Cleanup(func() { contextHoldMax = old })
+	if _, err := tok.LoginForOperation(pin); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tok.mu.Lock()
+		holding := tok.holding
+		tok.mu.Unlock()
+		if !holding {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the kept transaction outlived contextHoldMax")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	contextHoldMax = old
+	if _, err := tok.LoginForOperation(pin); err != nil {
+		t.Fatal(err)
+	}
+	if err := tok.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if tok.holding {
+		t.Fatal("Close left the transaction open")
+	}
+}
+
+func TestContextLoginWrongPIN(t *testing.T) {
 	setEnv(t, nil)
 	m, _, _ := provisioned(t)
 	c, tok := openTx(t, m)
 	h := sha256.Sum256([]byte("x"))
 	before := pinRetries(t, tok)
 	from := len(c.events)
-	_, err := tok.PrivateKeyOpWithPIN("priv/9c", slot.OpECDSA, h[:], []byte("654321"))
+	_, err := tok.LoginForOperation([]byte("654321"))
 	wantRV(t, "wrong PIN", err, ck.CKR_PIN_INCORRECT)
 	if n := c.count(from, insVerify); n != 1 {
 		t.Errorf("%d VERIFY commands, want 1 (no retry)", n)
 	}
-	if n := c.count(from, insGeneralAuth); n != 0 {
-		t.Errorf("the key operation was sent after a wrong PIN (%d commands)", n)
+	if c.cur != 0 || tok.holding {
+		t.Error("a rejected PIN keeps the card")
 	}
 	if after := pinRetries(t, tok); after != before-1 {
 		t.Errorf("PIN tries %d -> %d, want one spent", before, after)
@@ -180,40 +261,29 @@ func TestKeyOpWithPINWrongPIN(t *testing.T) {
 		t.Error("logged in after a wrong PIN")
 	}
 	// Then the right PIN works.
-	if _, err := tok.PrivateKeyOpWithPIN("priv/9c", slot.OpECDSA, h[:], []byte(testPIN)); err != nil {
+	if _, err := signWithContextLogin(tok, "priv/9c", slot.OpECDSA, h[:], []byte(testPIN)); err != nil {
 		t.Errorf("right PIN after a wrong one: %v", err)
 	}
 }
 
 // Errors found on the host send nothing, so they spend no PIN try.
-func TestKeyOpWithPINHostErrors(t *testing.T) {
+func TestContextLoginHostErrors(t *testing.T) {
 	setEnv(t, nil)
 	m, _, _ := provisioned(t)
 	c, tok := openTx(t, m)
-	h := sha256.Sum256([]byte("x"))
-	if err := tok.ensureKeys(); err != nil { // later reads of the key list would send APDUs
-		t.Fatal(err)
-	}
 	cases := []struct {
-		name  string
-		key   string
-		op    slot.KeyOp
-		input []byte
-		pin   []byte
-		rv    ck.ULong
+		name string
+		pin  []byte
+		rv   ck.ULong
 	}{
-		{"PIN too short", "priv/9c", slot.OpECDSA, h[:], []byte("12345"), ck.CKR_PIN_LEN_RANGE},
-		{"PIN too long", "priv/9c", slot.OpECDSA, h[:], []byte("123456789"), ck.CKR_PIN_LEN_RANGE},
-		{"empty PIN", "priv/9c", slot.OpECDSA, h[:], []byte{}, ck.CKR_PIN_LEN_RANGE},
-		{"NULL PIN without a PIN pad", "priv/9c", slot.OpECDSA, h[:], nil, ck.CKR_ARGUMENTS_BAD},
-		{"bad handle", "priv/zz", slot.OpECDSA, h[:], []byte(testPIN), ck.CKR_KEY_HANDLE_INVALID},
-		{"empty key slot", "priv/83", slot.OpECDSA, h[:], []byte(testPIN), ck.CKR_KEY_HANDLE_INVALID},
-		{"empty hash", "priv/9c", slot.OpECDSA, nil, []byte(testPIN), ck.CKR_DATA_LEN_RANGE},
-		{"wrong operation", "priv/9c", slot.OpEdDSA, h[:], []byte(testPIN), ck.CKR_KEY_FUNCTION_NOT_PERMITTED},
+		{"PIN too short", []byte("12345"), ck.CKR_PIN_LEN_RANGE},
+		{"PIN too long", []byte("123456789"), ck.CKR_PIN_LEN_RANGE},
+		{"empty PIN", []byte{}, ck.CKR_PIN_LEN_RANGE},
+		{"NULL PIN without a PIN pad", nil, ck.CKR_ARGUMENTS_BAD},
 	}
 	for _, tc := range cases {
 		txs, evs := c.txs, len(c.events)
-		_, err := tok.PrivateKeyOpWithPIN(tc.key, tc.op, tc.input, tc.pin)
+		_, err := tok.LoginForOperation(tc.pin)
 		wantRV(t, tc.name, err, tc.rv)
 		if c.txs != txs || len(c.events) != evs {
 			t.Errorf("%s: %d transactions and %d APDUs sent, want none", tc.name, c.txs-txs, len(c.events)-evs)
@@ -221,7 +291,7 @@ func TestKeyOpWithPINHostErrors(t *testing.T) {
 	}
 }
 
-func TestKeyOpWithPINOnPad(t *testing.T) {
+func TestContextLoginOnPad(t *testing.T) {
 	setEnv(t, nil)
 	m, d, _ := provisioned(t)
 	p := newPadCard(m)
@@ -232,7 +302,7 @@ func TestKeyOpWithPINOnPad(t *testing.T) {
 	h := sha256.Sum256([]byte("on the pad"))
 	p.keypad.Type(testPIN)
 	from := len(c.events)
-	sig, err := tok.PrivateKeyOpWithPIN("priv/9c", slot.OpECDSA, h[:], nil)
+	sig, err := signWithContextLogin(tok, "priv/9c", slot.OpECDSA, h[:], nil)
 	if err != nil {
 		t.Fatalf("sign with the PIN pad: %v", err)
 	}
@@ -241,19 +311,19 @@ func TestKeyOpWithPINOnPad(t *testing.T) {
 	}
 	wantVerifyThenAuth(t, c, from, true)
 
-	// Wrong PIN on the pad: no operation.
+	// Wrong PIN on the pad: the login fails, nothing is kept.
 	p.keypad.Type("999999")
 	from = len(c.events)
-	_, err = tok.PrivateKeyOpWithPIN("priv/9c", slot.OpECDSA, h[:], nil)
+	_, err = tok.LoginForOperation(nil)
 	wantRV(t, "wrong PIN on the pad", err, ck.CKR_PIN_INCORRECT)
-	if c.count(from, insGeneralAuth) != 0 || c.count(from, insVerify) != 1 {
+	if c.count(from, insGeneralAuth) != 0 || c.count(from, insVerify) != 1 || tok.holding {
 		t.Errorf("after a wrong PIN on the pad: %+v", c.events[from:])
 	}
 
 	// PCSC11_PINPAD_ONLY: a host PIN is refused before anything is sent.
 	setEnv(t, map[string]string{"PCSC11_PINPAD_ONLY": "1"})
 	txs, evs := c.txs, len(c.events)
-	_, err = tok.PrivateKeyOpWithPIN("priv/9c", slot.OpECDSA, h[:], []byte(testPIN))
+	_, err = tok.LoginForOperation([]byte(testPIN))
 	wantRV(t, "host PIN on a pad-only token", err, ck.CKR_ARGUMENTS_BAD)
 	if c.txs != txs || len(c.events) != evs {
 		t.Error("a refused host PIN reached the card")
