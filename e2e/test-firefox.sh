@@ -57,7 +57,7 @@ JSON
 # CA, so Firefox's automatic choice is 9E. gnutls-serv (it serves connections in
 # parallel, as Firefox needs) logs the certificate each client presented.
 port=$(free_port)
-bg gnutls-serv --http -p "$port" --x509certfile "$WORK/srv.pem" --x509keyfile "$WORK/srv.key" \
+bg gnutls-serv ${E2E_FIREFOX_PRIORITY:+--priority "$E2E_FIREFOX_PRIORITY"} --http -p "$port" --x509certfile "$WORK/srv.pem" --x509keyfile "$WORK/srv.key" \
 	--x509cafile "$WORK/cert-04.pem" --require-client-cert >"$WORK/server.log" 2>&1 >/dev/null
 wait_port "$port" 10 || { notok "TLS test server starts" "$WORK/server.log"; exit 0; }
 

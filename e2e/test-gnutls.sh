@@ -76,14 +76,32 @@ else
 	notok "gnutls-cli authenticates with a pkcs11: URI key (9A)" "$WORK/cli.out"
 fi
 
-# Without --provider: the p11-kit module file that `make install` puts in place.
-modfile=$(grep -lE "^module: *(.*/)?libpcsc11\.so" /usr/share/p11-kit/modules/*.module /etc/pkcs11/modules/*.module 2>/dev/null | head -n 1)
+# Without --provider: the p11-kit module file that `make install` puts in place. When
+# pcsc11 is not installed on this machine, `make install DESTDIR=…` stages it and a
+# private mount namespace lays the staged module directory and library over the
+# system's, so the installed layout itself is what p11-kit and p11tool find.
+libdir=/usr/lib/x86_64-linux-gnu/pkcs11
+moddir=/usr/share/p11-kit/modules
+modfile=$(grep -lE "^module: *(.*/)?libpcsc11\.so" $moddir/*.module /etc/pkcs11/modules/*.module 2>/dev/null | head -n 1)
+run_p11kit=()
+if [[ -z $modfile && $(id -u) == 0 ]] && have unshare && [[ -d $libdir && -d $moddir ]]; then
+	stage=$WORK/stage
+	if make -C "$REPO" -s install DESTDIR="$stage" >"$WORK/install.log" 2>&1 &&
+		[[ -f $stage$moddir/pcsc11.module && -f $stage$libdir/libpcsc11.so ]]; then
+		ok "make install DESTDIR stages the module and its p11-kit module file ($(cat "$stage$moddir/pcsc11.module"))"
+		modfile=$moddir/pcsc11.module
+		run_p11kit=(unshare --mount -- sh -c 'mount --bind "$1" "$2" && mount --bind "$3" "$4" && shift 4 && exec "$@"' sh
+			"$stage$libdir" "$libdir" "$stage$moddir" "$moddir")
+	else
+		notok "make install DESTDIR stages the module and its p11-kit module file" "$WORK/install.log"
+	fi
+fi
 if [[ -z $modfile ]]; then
-	skip "p11-kit list-modules / p11tool without --provider (no p11-kit module file for libpcsc11.so: make install)"
+	skip "p11-kit list-modules / p11tool without --provider (pcsc11 not installed, and staging it needs root and unshare)"
 else
 	name=$(basename "$modfile" .module)
-	if p11-kit list-modules >"$WORK/modules.txt" 2>&1 && grep -q "^$name: " "$WORK/modules.txt" &&
-		p11tool --list-tokens >"$WORK/tokens2.txt" 2>&1 && grep -qF "$token" "$WORK/tokens2.txt"; then
+	if "${run_p11kit[@]}" p11-kit list-modules >"$WORK/modules.txt" 2>&1 && grep -q "^$name: " "$WORK/modules.txt" &&
+		"${run_p11kit[@]}" p11tool --list-tokens >"$WORK/tokens2.txt" 2>&1 && grep -qF "$token" "$WORK/tokens2.txt"; then
 		ok "p11-kit list-modules and p11tool --list-tokens find the token through $modfile"
 	else
 		cat "$WORK/tokens2.txt" >>"$WORK/modules.txt" 2>/dev/null
