@@ -31,7 +31,7 @@ test: deps build vet unit fuzz hwtest-ci e2e
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /hwtests)
-	$(GO) test -count=1 -race ./apdu/... ./reader/...
+	$(GO) test -count=1 -race ./apdu/... ./reader/... ./slot/... ./module/...
 
 fuzz:
 	@bash scripts/fuzz.sh $(FUZZTIME)
