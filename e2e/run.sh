@@ -40,8 +40,9 @@ shift
 
 apps=("$@")
 if [[ ${#apps[@]} == 0 ]]; then
-	# Cheapest and most important first; Firefox last (it is heavy).
-	apps=(ssh nss openssl gnutls remote python java firefox)
+	# Cheapest and most important first; Firefox late (it is heavy); personalize last
+	# (it resets the card the others use).
+	apps=(ssh nss openssl gnutls remote python java firefox personalize)
 fi
 
 cd "$repo" || exit 1

@@ -3,6 +3,7 @@ package piv
 import (
 	"bytes"
 	"encoding/asn1"
+	"fmt"
 
 	"github.com/pcsc11/pcsc11/ck"
 	"github.com/pcsc11/pcsc11/slot"
@@ -153,7 +154,7 @@ func curveFromParams(p []byte) (byte, error) {
 	if rest, err := asn1.Unmarshal(p, &oid); err == nil && len(rest) == 0 {
 		return 0, tmplErr(ck.CKR_CURVE_NOT_SUPPORTED, "curve not supported by PIV")
 	}
-	return 0, tmplErr(ck.CKR_ATTRIBUTE_VALUE_INVALID, "CKA_EC_PARAMS is not a curve OID or name")
+	return 0, tmplErr(ck.CKR_ATTRIBUTE_VALUE_INVALID, fmt.Sprintf("CKA_EC_PARAMS is not a curve OID or name (% x)", p[:min(len(p), 24)]))
 }
 
 // ecParamsFrom reads CKA_EC_PARAMS from the templates (required in at least one,
