@@ -126,3 +126,58 @@ if [[ -f $opensc ]]; then
 else
 	skip "OpenSC listing (opensc-pkcs11.so not installed)"
 fi
+
+# The same through the pcsc11 CLI (secrets from the environment, never arguments).
+cli=$REPO/build/pcsc11
+vpiv=${PCSC11_VPIV:-$REPO/build/pcsc11-vpiv}
+if [[ ! -x $cli || ! -x $vpiv ]]; then
+	skip "pcsc11 CLI personalization (build/pcsc11 or pcsc11-vpiv missing)"
+	exit 0
+fi
+"$cli" objects >"$WORK/cli-before.txt" 2>&1
+if PCSC11_SO_PIN="${SO%??}ff" "$cli" init-token --label "must not happen" >"$WORK/cli-wrong.log" 2>&1; then
+	notok "pcsc11 init-token with a wrong management key fails" "$WORK/cli-wrong.log"
+elif "$cli" objects >"$WORK/cli-after.txt" 2>&1 && cmp -s "$WORK/cli-before.txt" "$WORK/cli-after.txt"; then
+	ok "pcsc11 init-token with a wrong management key fails and changes nothing"
+else
+	notok "pcsc11 init-token with a wrong management key changes nothing" "$WORK/cli-after.txt"
+fi
+check "pcsc11 init-token --label" env PCSC11_SO_PIN="$SO" "$cli" init-token --label "pcsc11 cli"
+check "pcsc11 unblock-pin (PUK, new PIN)" env PCSC11_PUK="$PUK" PCSC11_NEW_PIN="$NEWPIN" "$cli" unblock-pin
+check "pcsc11 set-pin (PIN)" env PCSC11_PIN="$NEWPIN" PCSC11_NEW_PIN=11223344 "$cli" set-pin
+check "pcsc11 set-pin --puk" env PCSC11_PUK="$PUK" PCSC11_NEW_PIN=87654321 "$cli" set-pin --puk
+if env PCSC11_SO_PIN="$SO" "$cli" keygen --id 01 --type p256 --pin-policy once >"$WORK/cli-pub.pem" 2>"$WORK/cli-keygen.log" &&
+	openssl pkey -pubin -in "$WORK/cli-pub.pem" -noout 2>>"$WORK/cli-keygen.log"; then
+	ok "pcsc11 keygen --type p256 prints the new public key"
+else
+	notok "pcsc11 keygen --type p256 prints the new public key" "$WORK/cli-keygen.log"
+fi
+"$vpiv" --print-attestation-root >"$WORK/root.pem"
+if "$cli" attest --id 01 --roots "$WORK/root.pem" >"$WORK/attest.txt" 2>&1 &&
+	grep -q 'attestation verified: key in slot 9a generated on the card.*PIN policy once' "$WORK/attest.txt"; then
+	ok "pcsc11 attest: piv-go verifies the attestation of the generated key against the virtual root"
+else
+	notok "pcsc11 attest verifies the attestation of the generated key" "$WORK/attest.txt"
+fi
+if "$cli" attest --id 01 >"$WORK/attest2.txt" 2>&1; then
+	notok "pcsc11 attest without the virtual root refuses (Yubico's roots do not sign it)" "$WORK/attest2.txt"
+else
+	ok "pcsc11 attest without the virtual root refuses (Yubico's roots do not sign it)"
+fi
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/tmp2.key" \
+	-subj "/O=pcsc11/CN=pcsc11 cli import" -out "$WORK/tmp2.csr" >/dev/null 2>&1 &&
+	openssl x509 -req -in "$WORK/tmp2.csr" -force_pubkey "$WORK/cli-pub.pem" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" \
+		-CAcreateserial -days 2 -out "$WORK/cli-cert.pem" >/dev/null 2>&1
+check "pcsc11 import --id 01 (certificate for the generated key)" env PCSC11_SO_PIN="$SO" "$cli" import --id 01 "$WORK/cli-cert.pem"
+if pkcs11-tool --module "$opensc" -O 2>/dev/null | grep -q 'pcsc11 cli import'; then
+	ok "OpenSC's module lists the certificate imported with pcsc11 import"
+else
+	notok "OpenSC's module lists the certificate imported with pcsc11 import"
+fi
+check "pcsc11 delete --id 01 (certificate and key)" env PCSC11_SO_PIN="$SO" "$cli" delete --id 01
+"$cli" objects >"$WORK/cli-final.txt" 2>&1
+if grep -q 'id=01 ' "$WORK/cli-final.txt"; then
+	notok "after pcsc11 delete nothing with CKA_ID 01 is left" "$WORK/cli-final.txt"
+else
+	ok "after pcsc11 delete nothing with CKA_ID 01 is left"
+fi

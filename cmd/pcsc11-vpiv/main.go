@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +36,7 @@ type config struct {
 	removeAfter, injectDelay                time.Duration
 	injectEvery                             int
 	trace                                   bool
+	printRoot                               bool
 }
 
 func parseFlags(args []string, errOut io.Writer) (*config, error) {
@@ -53,6 +55,7 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	fs.IntVar(&c.injectEvery, "inject-every", 1, "apply --inject to every Nth eligible response")
 	fs.DurationVar(&c.injectDelay, "inject-delay", 2*time.Second, "delay for --inject slow")
 	fs.StringVar(&c.send, "send", "", "client mode: send this command (remove, insert, status, quit) to the running card's --control socket, print the answer and exit")
+	fs.BoolVar(&c.printRoot, "print-attestation-root", false, "print the virtual attestation root CA certificate (PEM: what verifiers such as 'pcsc11 attest --roots' trust) and exit")
 	fs.BoolVar(&c.trace, "trace", false, "log APDU headers and status words (PINs, keys and response data are never logged)")
 	fs.Usage = func() {
 		fmt.Fprintf(errOut, "usage: pcsc11-vpiv [flags]\n\nA virtual PIV card (YubiKey 5.7-like) for vsmartcard's vpcd reader.\nSignals: SIGUSR1 removes the card, SIGUSR2 inserts it, SIGTERM/SIGINT stop.\n\nflags:\n")
@@ -92,6 +95,13 @@ func main() {
 	if err != nil {
 		log.Print(err)
 		os.Exit(2)
+	}
+	if cfg.printRoot {
+		if err := pem.Encode(os.Stdout, &pem.Block{Type: "CERTIFICATE", Bytes: vpiv.AttestationRoot().Raw}); err != nil {
+			log.Print(err)
+			os.Exit(1)
+		}
+		return
 	}
 	if cfg.send != "" {
 		if err := send(cfg.control, cfg.send, os.Stdout); err != nil {
