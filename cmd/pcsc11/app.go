@@ -62,7 +62,8 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{readersCmd, slotsCmd, objectsCmd, infoCmd, watchCmd, traceCmd}
+	commands = []*command{readersCmd, slotsCmd, objectsCmd, infoCmd, watchCmd, traceCmd,
+		initTokenCmd, setPINCmd, unblockPINCmd, keygenCmd, importCmd, deleteCmd, attestCmd}
 }
 
 func findCommand(name string) *command {
@@ -144,9 +145,9 @@ func (a *app) printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: pcsc11 [--json] <command> [flags]")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "  help CMD  details of one command")
+	fmt.Fprintln(w, "  help CMD    details of one command")
 	fmt.Fprint(w, exitHelp)
 }
 

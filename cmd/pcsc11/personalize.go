@@ -111,10 +111,6 @@ verify. Needs no credential.
 	run: runAttest,
 }
 
-func init() {
-	commands = append(commands, initTokenCmd, setPINCmd, unblockPINCmd, keygenCmd, importCmd, deleteCmd, attestCmd)
-}
-
 // persoFlags are the flags every personalization command shares.
 type persoFlags struct {
 	slot                                 slotFlag
