@@ -102,9 +102,15 @@ func (t *Token) readCHUIDSerial() (string, error) {
 		}
 		return "", nil
 	}
+	return chuidSerial(data), nil
+}
+
+// chuidSerial derives a token serial from a CHUID (5FC102 content): the GUID (34), or
+// the FASC-N (30) when the GUID is all zero, as 16 hex digits; "" when neither helps.
+func chuidSerial(data []byte) string {
 	tlvs, err := apdu.ParseAll(data)
 	if err != nil {
-		return "", nil
+		return ""
 	}
 	var guid, fascn []byte
 	for _, e := range tlvs {
@@ -120,13 +126,13 @@ func (t *Token) readCHUIDSerial() (string, error) {
 		id = fascn
 	}
 	if allZero(id) {
-		return "", nil
+		return ""
 	}
 	s := strings.ToUpper(hex.EncodeToString(id))
 	if len(s) > 16 {
 		s = s[:16]
 	}
-	return s, nil
+	return s
 }
 
 func allZero(b []byte) bool {
