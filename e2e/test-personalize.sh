@@ -181,3 +181,42 @@ if grep -q 'id=01 ' "$WORK/cli-final.txt"; then
 else
 	ok "after pcsc11 delete nothing with CKA_ID 01 is left"
 fi
+
+# The reverse: a card personalized by yubico-piv-tool alone is usable through pcsc11. A
+# second, factory-fresh card in the second reader, with the 3DES management key that
+# Debian's yubico-piv-tool 2.2 speaks.
+reader2=${reader% 00 00}" 00 01"
+if ! have yubico-piv-tool || [[ -z $reader || $reader2 == "$reader" ]]; then
+	skip "card personalized by yubico-piv-tool (no yubico-piv-tool, or no second reader)"
+	exit 0
+fi
+bg "$vpiv" --port 35964 --serial 22334455 --provision 3des >"$WORK/card2.log" 2>&1
+n=50
+until pkcs11-tool --module "$M" -L 2>/dev/null | grep -q 'serial num *: *22334455'; do
+	((n-- > 0)) || break
+	sleep 0.2
+done
+ypt() { yubico-piv-tool -r "$reader2" "$@"; }
+if ypt -a generate -s 9a -A ECCP256 -o "$WORK/ypt-pub.pem" >"$WORK/ypt.log" 2>&1 &&
+	# yubico-piv-tool 2.2's selfsign-certificate fails inside OpenSSL 3 before it sends
+	# an APDU (Yubico/yubico-piv-tool#388): the certificate comes from a test CA.
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/tmp3.key" \
+		-subj "/CN=pcsc11 ypt personalized" -out "$WORK/tmp3.csr" >>"$WORK/ypt.log" 2>&1 &&
+	openssl x509 -req -in "$WORK/tmp3.csr" -force_pubkey "$WORK/ypt-pub.pem" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" \
+		-CAcreateserial -days 2 -out "$WORK/ypt-cert.pem" >>"$WORK/ypt.log" 2>&1 &&
+	ypt -a import-certificate -s 9a -i "$WORK/ypt-cert.pem" >>"$WORK/ypt.log" 2>&1; then
+	ok "yubico-piv-tool generates a key and imports its certificate in 9a of a second card"
+	slot2=$(pkcs11-tool --module "$M" -L 2>/dev/null | awk '/^Slot [0-9]+/ {s=$2} /serial num *: *22334455/ {print s; exit}')
+	openssl x509 -in "$WORK/ypt-cert.pem" -noout -pubkey >"$WORK/ypt-certpub.pem"
+	if [[ -n $slot2 ]] &&
+		pkcs11-tool --module "$M" --slot-index "$slot2" -O 2>/dev/null | grep -q 'pcsc11 ypt personalized' &&
+		pkcs11-tool --module "$M" --slot-index "$slot2" --login --pin "$E2E_PIN" --sign --id 01 -m ECDSA-SHA256 \
+			--signature-format openssl -i "$WORK/msg" -o "$WORK/ypt-sig" >"$WORK/ypt-sign.log" 2>&1 &&
+		openssl dgst -sha256 -verify "$WORK/ypt-certpub.pem" -signature "$WORK/ypt-sig" "$WORK/msg" >>"$WORK/ypt-sign.log" 2>&1; then
+		ok "pcsc11 lists the yubico-piv-tool certificate and its key signs (OpenSSL verifies)"
+	else
+		notok "pcsc11 lists the yubico-piv-tool certificate and its key signs (slot index '${slot2}')" "$WORK/ypt-sign.log"
+	fi
+else
+	notok "yubico-piv-tool generates a key and imports its certificate in 9a of a second card" "$WORK/ypt.log"
+fi
