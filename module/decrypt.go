@@ -182,8 +182,8 @@ func (l *Library) finishDecrypt(h ck.ULong, data []byte, single bool, out OutBuf
 		if rv != ck.CKR_OK {
 			return end(rv)
 		}
-		em, err := l.privateKeyOp(ts, tok, op.key, slot.OpRSARaw, ct, op.alwaysAuth, op.ctxHold)
-		op.ctxHold = nil
+		em, err := l.privateKeyOp(ts, tok, op.key, slot.OpRSARaw, ct, op.alwaysAuth)
+		op.ctxHold = nil // the key operation ended the card's hold
 		if err != nil {
 			Logf("decrypt session %d: %v", h, err)
 			return end(rvOf(err))

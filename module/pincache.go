@@ -155,12 +155,9 @@ func (l *Library) refreshLogin(ts *tokenState, tok slot.Token) bool {
 // CKA_ALWAYS_AUTHENTICATE key is never retried: its context-specific login is the
 // application's own act.
 //
-// ctxHold is the card transaction kept by a context-specific login for this operation
-// (or nil): the driver's key operation runs inside it and ends it.
-func (l *Library) privateKeyOp(ts *tokenState, tok slot.Token, key string, op slot.KeyOp, in []byte, contextLogin bool, ctxHold *contextHold) ([]byte, error) {
-	if ctxHold != nil {
-		ctxHold.release = nil // PrivateKeyOp ends the hold itself
-	}
+// A card transaction kept by a context-specific login (contextHold) needs nothing here:
+// the driver runs the operation inside it and ends it.
+func (l *Library) privateKeyOp(ts *tokenState, tok slot.Token, key string, op slot.KeyOp, in []byte, contextLogin bool) ([]byte, error) {
 	out, err := tok.PrivateKeyOp(key, op, in)
 	if err == nil || contextLogin || ts.login != ck.CKU_USER || rvOf(err) != ck.CKR_USER_NOT_LOGGED_IN {
 		return out, err

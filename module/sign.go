@@ -357,8 +357,8 @@ func (l *Library) complete(h ck.ULong, ts *tokenState, op *signOp, out []byte) (
 	if rv != ck.CKR_OK {
 		return 0, rv
 	}
-	sig, err := l.privateKeyOp(ts, tok, op.key, kop, in, op.alwaysAuth, op.ctxHold)
-	op.ctxHold = nil // used (and wiped) or never to be used again
+	sig, err := l.privateKeyOp(ts, tok, op.key, kop, in, op.alwaysAuth)
+	op.ctxHold = nil // the key operation ended the card's hold
 	clear(in)
 	if err != nil {
 		Logf("sign (mechanism 0x%x) session %d: %v", op.mech, h, err)

@@ -63,40 +63,38 @@ func (t *Token) LoginForOperation(pin []byte) (release func(), err error) {
 		return nil, err
 	}
 	gen := t.holdGen
-	return func() {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		if t.holding && t.holdGen == gen {
-			t.endHold()
-		}
-	}, nil
+	return func() { t.releaseHold(gen) }, nil
 }
+
+// holding reports a transaction kept open by LoginForOperation (t.mu held): one is
+// open exactly while its time limit runs.
+func (t *Token) holding() bool { return t.holdTimer != nil }
 
 // startHold keeps the transaction just begun open (t.mu held).
 func (t *Token) startHold() {
-	t.holding = true
 	t.holdGen++
 	gen := t.holdGen
-	t.holdTimer = time.AfterFunc(contextHoldMax, func() {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		if t.holding && t.holdGen == gen {
-			t.endHold()
-		}
-	})
+	t.holdTimer = time.AfterFunc(contextHoldMax, func() { t.releaseHold(gen) })
+}
+
+// releaseHold ends the hold of generation gen if it is still the open one: a release
+// or time limit that comes after its operation, or after a newer login, does nothing.
+func (t *Token) releaseHold(gen uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.holdGen == gen {
+		t.endHold()
+	}
 }
 
 // endHold ends a transaction kept open by LoginForOperation, if any (t.mu held). An
 // error from the reader changes nothing: a reset or removed card ended it already.
 func (t *Token) endHold() {
-	if !t.holding {
+	if !t.holding() {
 		return
 	}
-	t.holding = false
-	if t.holdTimer != nil {
-		t.holdTimer.Stop()
-		t.holdTimer = nil
-	}
+	t.holdTimer.Stop()
+	t.holdTimer = nil
 	_ = t.card.EndTransaction()
 }
 

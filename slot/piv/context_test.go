@@ -127,7 +127,7 @@ func TestContextLoginOneTransaction(t *testing.T) {
 			t.Fatalf("sign %d: signature does not verify", i)
 		}
 		wantVerifyThenAuth(t, c, from, false)
-		if c.cur != 0 || tok.holding {
+		if c.cur != 0 || tok.holding() {
 			t.Fatalf("sign %d: the transaction is still open after the operation", i)
 		}
 	}
@@ -183,11 +183,11 @@ func TestContextLoginReleased(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.cur == 0 || !tok.holding {
+	if c.cur == 0 || !tok.holding() {
 		t.Fatal("no transaction kept after the context login")
 	}
 	release()
-	if c.cur != 0 || tok.holding {
+	if c.cur != 0 || tok.holding() {
 		t.Fatal("release did not end the transaction")
 	}
 	release() // idempotent
@@ -204,7 +204,7 @@ func TestContextLoginReleased(t *testing.T) {
 		t.Fatalf("a second login did not replace the first transaction (%d, %d)", tx, c.cur)
 	}
 	first() // the old release must not end the new hold
-	if c.cur == 0 || !tok.holding {
+	if c.cur == 0 || !tok.holding() {
 		t.Fatal("a stale release ended the new hold")
 	}
 
@@ -217,7 +217,7 @@ func TestContextLoginReleased(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		tok.mu.Lock()
-		holding := tok.holding
+		holding := tok.holding()
 		tok.mu.Unlock()
 		if !holding {
 			break
@@ -234,7 +234,7 @@ func TestContextLoginReleased(t *testing.T) {
 	if err := tok.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if tok.holding {
+	if tok.holding() {
 		t.Fatal("Close left the transaction open")
 	}
 }
@@ -251,7 +251,7 @@ func TestContextLoginWrongPIN(t *testing.T) {
 	if n := c.count(from, insVerify); n != 1 {
 		t.Errorf("%d VERIFY commands, want 1 (no retry)", n)
 	}
-	if c.cur != 0 || tok.holding {
+	if c.cur != 0 || tok.holding() {
 		t.Error("a rejected PIN keeps the card")
 	}
 	if after := pinRetries(t, tok); after != before-1 {
@@ -316,7 +316,7 @@ func TestContextLoginOnPad(t *testing.T) {
 	from = len(c.events)
 	_, err = tok.LoginForOperation(nil)
 	wantRV(t, "wrong PIN on the pad", err, ck.CKR_PIN_INCORRECT)
-	if c.count(from, insGeneralAuth) != 0 || c.count(from, insVerify) != 1 || tok.holding {
+	if c.count(from, insGeneralAuth) != 0 || c.count(from, insVerify) != 1 || tok.holding() {
 		t.Errorf("after a wrong PIN on the pad: %+v", c.events[from:])
 	}
 

@@ -46,23 +46,15 @@ func noPINGiven() error {
 	return slot.NewError(ck.CKR_ARGUMENTS_BAD, "piv: no PIN given and the reader has no PIN pad", nil)
 }
 
-// pinBlock checks a PIN typed on the host and returns it as the VERIFY data; nothing
-// is sent. The caller clears the block after use.
+// pinBlock checks a PIN typed on the host and returns it as the VERIFY data (the
+// shared pinBlock of creds.go); nothing is sent. The caller clears the block after use.
 func (t *Token) pinBlock(pin []byte) ([]byte, error) {
 	if t.padOnly() {
 		return nil, hostPINRefused()
 	}
-	// Checked here so that a PIN the card would reject for its length burns no retry.
-	if len(pin) < minPINLen || len(pin) > maxPINLen {
-		return nil, slot.NewError(ck.CKR_PIN_LEN_RANGE, "piv: PIN must be 6 to 8 characters", nil)
-	}
-	// SP 800-73-4 part 2, 2.4.3: the PIN is padded to 8 bytes with FF.
-	buf := make([]byte, maxPINLen)
-	for i := range buf {
-		buf[i] = 0xFF
-	}
-	copy(buf, pin)
-	return buf, nil
+	// Checked on the host so that a PIN the card would reject for its length burns no
+	// retry; SP 800-73-4 part 2, 2.4.3: padded to 8 bytes with FF.
+	return pinBlock(pin)
 }
 
 // verifyPIN sends VERIFY with a PIN block; the caller holds the transaction.

@@ -55,8 +55,7 @@ type Token struct {
 	needSelect bool // a reset was seen mid-transaction: select PIV before the next command
 
 	// A transaction kept open from a context-specific login to its key operation
-	// (context.go).
-	holding   bool
+	// (context.go): holdTimer is its time limit, nil when none is open.
 	holdGen   uint64
 	holdTimer *time.Timer
 
@@ -169,7 +168,7 @@ func (t *Token) transact(fn func() error) error { return t.run(false, fn) }
 // key operation of a context-specific login (context.go). While such a transaction is
 // open every call runs inside it.
 func (t *Token) run(keep bool, fn func() error) error {
-	if t.holding {
+	if t.holding() {
 		err := fn()
 		if lostTransaction(err) {
 			t.endHold()
