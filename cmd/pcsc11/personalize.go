@@ -10,11 +10,12 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/go-piv/piv-go/v2/piv"
+	pivgo "github.com/go-piv/piv-go/v2/piv"
 
 	"github.com/pcsc11/pcsc11/ck"
 	"github.com/pcsc11/pcsc11/reader"
 	"github.com/pcsc11/pcsc11/slot"
+	"github.com/pcsc11/pcsc11/slot/piv"
 )
 
 // Personalization commands (issue 7): the same driver calls the module makes for
@@ -190,7 +191,7 @@ func (a *app) login(tok slot.Token, userType ck.ULong, src secretSource) error {
 	return nil
 }
 
-func (a *app) soSource(p *persoFlags) secretSource {
+func (p *persoFlags) soSource() secretSource {
 	return secretSource{env: "PCSC11_SO_PIN", file: p.soFile, prompt: "SO credential (management key in hex, or PUK)"}
 }
 
@@ -221,7 +222,7 @@ func runInitToken(a *app, c *command, args []string) error {
 		if err != nil {
 			return err
 		}
-		so, err := a.readSecret(a.soSource(p))
+		so, err := a.readSecret(p.soSource())
 		if err != nil {
 			return err
 		}
@@ -259,7 +260,7 @@ func runSetPIN(a *app, c *command, args []string) error {
 			old = secretSource{env: "PCSC11_PUK", file: p.pukFile, prompt: "current PUK"}
 		case mgmt:
 			userType, what = ck.CKU_SO, "management key"
-			old = a.soSource(p)
+			old = p.soSource()
 			old.prompt = "current management key (hex)"
 		}
 		o, err := a.readSecret(old)
@@ -334,22 +335,40 @@ var keyTypes = map[string]struct {
 	"rsa2048": {ck.CKM_RSA_PKCS_KEY_PAIR_GEN, 2048, nil},
 	"rsa3072": {ck.CKM_RSA_PKCS_KEY_PAIR_GEN, 3072, nil},
 	"rsa4096": {ck.CKM_RSA_PKCS_KEY_PAIR_GEN, 4096, nil},
-	"p256":    {ck.CKM_EC_KEY_PAIR_GEN, 0, []byte{0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07}},
-	"p384":    {ck.CKM_EC_KEY_PAIR_GEN, 0, []byte{0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22}},
-	"ed25519": {ck.CKM_EC_EDWARDS_KEY_PAIR_GEN, 0, []byte{0x06, 0x03, 0x2B, 0x65, 0x70}},
-	"x25519":  {ck.CKM_EC_MONTGOMERY_KEY_PAIR_GEN, 0, []byte{0x06, 0x03, 0x2B, 0x65, 0x6E}},
+	"p256":    {ck.CKM_EC_KEY_PAIR_GEN, 0, piv.ECParams(piv.CurveP256)},
+	"p384":    {ck.CKM_EC_KEY_PAIR_GEN, 0, piv.ECParams(piv.CurveP384)},
+	"ed25519": {ck.CKM_EC_EDWARDS_KEY_PAIR_GEN, 0, piv.ECParams(piv.CurveEd25519)},
+	"x25519":  {ck.CKM_EC_MONTGOMERY_KEY_PAIR_GEN, 0, piv.ECParams(piv.CurveX25519)},
 }
 
-// policyValue maps a policy name to ykcs11's numbers (1 never, 2 once/always, 3 ...).
-func policyValue(name string, values map[string]ck.ULong) (ck.ULong, bool, error) {
+// Policy names by number. YubiKeys, ykcs11's vendor attributes (CKA_YUBICO_*_POLICY)
+// and piv-go's PINPolicy/TouchPolicy all number them alike: 1 never, then 2 and 3.
+var (
+	pinPolicyNames   = []string{1: "never", 2: "once", 3: "always"}
+	touchPolicyNames = []string{1: "never", 2: "always", 3: "cached"}
+)
+
+// policyValue maps a policy name to its number; set is false for "" (the slot's
+// default).
+func policyValue(name string, names []string) (v ck.ULong, set bool, err error) {
 	if name == "" {
 		return 0, false, nil
 	}
-	v, ok := values[name]
-	if !ok {
-		return 0, false, usageErr("unknown policy %q", name)
+	for i, n := range names {
+		if n != "" && n == name {
+			return ck.ULong(i), true, nil
+		}
 	}
-	return v, true, nil
+	return 0, false, usageErr("unknown policy %q", name)
+}
+
+// policyName is the name of policy number v, or the number when it has none (the
+// biometric policies of a YubiKey Bio, say).
+func policyName(v int, names []string) string {
+	if v > 0 && v < len(names) {
+		return names[v]
+	}
+	return fmt.Sprint(v)
 }
 
 func runKeygen(a *app, c *command, args []string) error {
@@ -377,12 +396,12 @@ func runKeygen(a *app, c *command, args []string) error {
 	} else {
 		pub[ck.CKA_EC_PARAMS] = kt.params
 	}
-	if v, set, err := policyValue(pinPol, map[string]ck.ULong{"never": 1, "once": 2, "always": 3}); err != nil {
+	if v, set, err := policyValue(pinPol, pinPolicyNames); err != nil {
 		return err
 	} else if set {
 		priv[ck.CKA_YUBICO_PIN_POLICY] = v
 	}
-	if v, set, err := policyValue(touchPol, map[string]ck.ULong{"never": 1, "always": 2, "cached": 3}); err != nil {
+	if v, set, err := policyValue(touchPol, touchPolicyNames); err != nil {
 		return err
 	} else if set {
 		priv[ck.CKA_YUBICO_TOUCH_POLICY] = v
@@ -392,7 +411,7 @@ func runKeygen(a *app, c *command, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := a.login(tok, ck.CKU_SO, a.soSource(p)); err != nil {
+		if err := a.login(tok, ck.CKU_SO, p.soSource()); err != nil {
 			return err
 		}
 		pubKey, _, err := pz.GenerateKeyPair(kt.mech, pub, priv)
@@ -453,7 +472,7 @@ func runImport(a *app, c *command, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := a.login(tok, ck.CKU_SO, a.soSource(p)); err != nil {
+		if err := a.login(tok, ck.CKU_SO, p.soSource()); err != nil {
 			return err
 		}
 		tmpl := slot.Attributes{ck.CKA_CLASS: ck.ULong(ck.CKO_CERTIFICATE), ck.CKA_CERTIFICATE_TYPE: ck.ULong(ck.CKC_X_509),
@@ -516,7 +535,7 @@ func runDelete(a *app, c *command, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := a.login(tok, ck.CKU_SO, a.soSource(p)); err != nil {
+		if err := a.login(tok, ck.CKU_SO, p.soSource()); err != nil {
 			return err
 		}
 		objs, err := objectsWithID(tok, id, classes...)
@@ -593,42 +612,18 @@ func runAttest(a *app, c *command, args []string) error {
 		if err != nil {
 			return fmt.Errorf("F9 certificate: %v", err)
 		}
-		var att *piv.Attestation
+		var att *pivgo.Attestation
 		if roots != nil {
-			att, err = (&piv.Verifier{Roots: roots}).Verify(f9Cert, attCert)
+			att, err = (&pivgo.Verifier{Roots: roots}).Verify(f9Cert, attCert)
 		} else {
-			att, err = piv.Verify(f9Cert, attCert)
+			att, err = pivgo.Verify(f9Cert, attCert)
 		}
 		if err != nil {
 			return fmt.Errorf("the attestation does not verify: %v", err)
 		}
 		fmt.Fprintf(a.stdout, "attestation verified: key in slot %s generated on the card; firmware %d.%d.%d, serial %d, PIN policy %s, touch policy %s\n",
 			att.Slot.String(), att.Version.Major, att.Version.Minor, att.Version.Patch, att.Serial,
-			pinPolicyName(att.PINPolicy), touchPolicyName(att.TouchPolicy))
+			policyName(int(att.PINPolicy), pinPolicyNames), policyName(int(att.TouchPolicy), touchPolicyNames))
 		return pem.Encode(a.stdout, &pem.Block{Type: "CERTIFICATE", Bytes: der})
 	})
-}
-
-func pinPolicyName(p piv.PINPolicy) string {
-	switch p {
-	case piv.PINPolicyNever:
-		return "never"
-	case piv.PINPolicyOnce:
-		return "once"
-	case piv.PINPolicyAlways:
-		return "always"
-	}
-	return fmt.Sprint(int(p))
-}
-
-func touchPolicyName(p piv.TouchPolicy) string {
-	switch p {
-	case piv.TouchPolicyNever:
-		return "never"
-	case piv.TouchPolicyAlways:
-		return "always"
-	case piv.TouchPolicyCached:
-		return "cached"
-	}
-	return fmt.Sprint(int(p))
 }

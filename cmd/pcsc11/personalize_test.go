@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/x509"
 	"encoding/pem"
+	pivgo "github.com/go-piv/piv-go/v2/piv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,5 +119,34 @@ func TestSecretSources(t *testing.T) {
 	}
 	if _, err := ta.readSecret(secretSource{env: "PCSC11_PUK", file: file + ".missing", prompt: "PUK"}); err == nil {
 		t.Error("a missing secret file was accepted")
+	}
+}
+
+// The policy tables serve the keygen flags (ykcs11 numbers) and piv-go's attestation
+// fields alike: the numbers must agree.
+func TestPolicyNumbering(t *testing.T) {
+	for _, c := range []struct {
+		got, want string
+	}{
+		{policyName(int(pivgo.PINPolicyNever), pinPolicyNames), "never"},
+		{policyName(int(pivgo.PINPolicyOnce), pinPolicyNames), "once"},
+		{policyName(int(pivgo.PINPolicyAlways), pinPolicyNames), "always"},
+		{policyName(int(pivgo.TouchPolicyNever), touchPolicyNames), "never"},
+		{policyName(int(pivgo.TouchPolicyAlways), touchPolicyNames), "always"},
+		{policyName(int(pivgo.TouchPolicyCached), touchPolicyNames), "cached"},
+		{policyName(int(pivgo.PINPolicyMatchAlways), pinPolicyNames), "5"},
+	} {
+		if c.got != c.want {
+			t.Errorf("policy name %q, want %q", c.got, c.want)
+		}
+	}
+	if v, set, err := policyValue("always", pinPolicyNames); err != nil || !set || v != 3 {
+		t.Errorf("--pin-policy always: %d %t %v, want 3 (CKA_YUBICO_PIN_POLICY always)", v, set, err)
+	}
+	if v, set, err := policyValue("cached", touchPolicyNames); err != nil || !set || v != 3 {
+		t.Errorf("--touch-policy cached: %d %t %v, want 3", v, set, err)
+	}
+	if _, _, err := policyValue("once", touchPolicyNames); err == nil {
+		t.Error("a PIN policy name was accepted as a touch policy")
 	}
 }

@@ -311,6 +311,25 @@ func keyGenMechanism(alg byte) ck.ULong {
 	return ck.CKM_RSA_PKCS_KEY_PAIR_GEN
 }
 
+// Curves the driver generates and imports keys on, by the names tools use for them.
+const (
+	CurveP256    = "p256"
+	CurveP384    = "p384"
+	CurveEd25519 = "ed25519"
+	CurveX25519  = "x25519"
+)
+
+// ECParams is CKA_EC_PARAMS for a key on curve (one of the Curve names), as this
+// driver writes and expects it; nil for any other name. For templates built outside
+// the driver, such as the CLI's key generation.
+func ECParams(curve string) []byte {
+	alg := map[string]byte{CurveP256: algP256, CurveP384: algP384, CurveEd25519: algEd25519, CurveX25519: algX25519}[curve]
+	if alg == 0 {
+		return nil
+	}
+	return ecParams(alg)
+}
+
 // ecParams is CKA_EC_PARAMS: the DER OID of the curve. For Edwards and Montgomery keys
 // PKCS#11 v3.0 (curr 2.3.5/2.3.7) allows either the curveName PrintableString or the
 // oId choice; we give the RFC 8410 OID, which ykcs11 also uses and which v3.1 made the
