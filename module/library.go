@@ -39,9 +39,12 @@ func strictThreads() bool {
 // Library is one Cryptoki library instance. The C door uses a single one (Default);
 // tests build their own with a fake Manager.
 //
-// One mutex guards all state and is held across card calls too: Cryptoki calls of
-// different threads are serialized, which keeps login state, handles and operations
-// consistent. Only C_WaitForSlotEvent runs without it (it blocks for long).
+// One mutex guards all state and is held across most card calls too: Cryptoki calls
+// of different threads are serialized, which keeps login state, handles and operations
+// consistent. Two kinds of call run without it: C_WaitForSlotEvent (it blocks for
+// long), and the card exchange of a private-key operation (privateKeyOp → cardCall),
+// so that two cards sign in parallel and quick calls of other threads are not held up
+// by a signature; the operation's state is detached from its session before then.
 type Library struct {
 	mu      sync.Mutex
 	factory ManagerFactory

@@ -148,24 +148,50 @@ func (l *Library) refreshLogin(ts *tokenState, tok slot.Token) bool {
 	return false
 }
 
-// privateKeyOp runs a private-key primitive (l.mu held). When the card answers that
-// the PIN is needed although the application is logged in (the card was reset or
-// another application selected since), the login is refreshed (refreshLogin) and the
-// operation tried once more if the cached PIN was verified again. An operation on a
-// CKA_ALWAYS_AUTHENTICATE key is never retried: its context-specific login is the
-// application's own act.
+// privateKeyOp runs a private-key primitive (l.mu held on entry and on return). When
+// the card answers that the PIN is needed although the application is logged in (the
+// card was reset or another application selected since), the login is refreshed
+// (refreshLogin) and the operation tried once more if the cached PIN was verified
+// again. An operation on a CKA_ALWAYS_AUTHENTICATE key is never retried: its
+// context-specific login is the application's own act.
 //
 // A card transaction kept by a context-specific login (contextHold) needs nothing here:
 // the driver runs the operation inside it and ends it.
+//
+// The card exchange runs with l.mu released (cardCall): a signature takes tens to
+// hundreds of milliseconds on a real card, and holding the library lock through it
+// would serialize every other card and every quick call (C_GetSessionInfo, C_Find…)
+// of other threads behind it. The driver serializes calls per card.
 func (l *Library) privateKeyOp(ts *tokenState, tok slot.Token, key string, op slot.KeyOp, in []byte, contextLogin bool) ([]byte, error) {
-	out, err := tok.PrivateKeyOp(key, op, in)
-	if err == nil || contextLogin || ts.login != ck.CKU_USER || rvOf(err) != ck.CKR_USER_NOT_LOGGED_IN {
+	out, err := l.cardCall(tok, key, op, in)
+	if err == nil || contextLogin || rvOf(err) != ck.CKR_USER_NOT_LOGGED_IN {
 		return out, err
+	}
+	// The world may have moved while l.mu was released: retry only if this is still
+	// the token state of a current card and the user is still logged in.
+	if !l.initialized || l.tokens[ts.slot] != ts || ts.login != ck.CKU_USER {
+		return nil, err
 	}
 	if !l.refreshLogin(ts, tok) {
 		return nil, err
 	}
-	return tok.PrivateKeyOp(key, op, in)
+	return l.cardCall(tok, key, op, in)
+}
+
+// cardCall is tok.PrivateKeyOp with l.mu released for the exchange (l.mu held on entry
+// and on return). The input is copied first, so that nothing the driver reads can be
+// changed by another thread meanwhile (a misbehaving application using one session
+// from two threads, or a C_CloseSession wiping the operation); the copy is wiped after.
+// What the caller does after the call sees the library's state as it is then: sessions
+// may have closed and cards gone, which callers already check through their own
+// detached operation state.
+func (l *Library) cardCall(tok slot.Token, key string, op slot.KeyOp, in []byte) ([]byte, error) {
+	buf := append([]byte(nil), in...)
+	l.mu.Unlock()
+	out, err := tok.PrivateKeyOp(key, op, buf)
+	l.mu.Lock()
+	clear(buf)
+	return out, err
 }
 
 // contextLoginPending reports a CKU_CONTEXT_SPECIFIC login waiting for its operation on

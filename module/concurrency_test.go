@@ -1,0 +1,171 @@
+package module
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"math/big"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/slot"
+)
+
+// gatedToken is a fake card whose private-key operations wait at a gate: the test sees
+// an operation "on the card" and decides when the card answers.
+type gatedToken struct {
+	*fakeToken
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+// open lets every waiting and future operation through.
+func (g *gatedToken) open() { g.once.Do(func() { close(g.release) }) }
+
+func (g *gatedToken) PrivateKeyOp(key string, op slot.KeyOp, in []byte) ([]byte, error) {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.fakeToken.PrivateKeyOp(key, op, in)
+}
+
+// twoCardLib is a library with the usual fake card in slot 0 and a gated card in slot 1.
+func twoCardLib(t *testing.T) (*Library, *gatedToken) {
+	t.Helper()
+	l, m, _ := newTestLib(t)
+	g := &gatedToken{fakeToken: newFakeToken(t), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	m.mu.Lock()
+	m.tokens[1], m.gens[1] = g, 1
+	m.mu.Unlock()
+	// Runs before newTestLib's C_Finalize: a failing test must not leave it waiting.
+	t.Cleanup(g.open)
+	l.SlotList(false)
+	return l, g
+}
+
+// loggedInOn opens a session on slot id, logs in and returns it with the P-256 key.
+func loggedInOn(t *testing.T, l *Library, id slot.ID) (ck.ULong, ck.ULong) {
+	t.Helper()
+	s, rv := l.OpenSession(id, ck.CKF_SERIAL_SESSION)
+	wantRV(t, "OpenSession", rv, ck.CKR_OK)
+	wantRV(t, "Login", l.Login(s, ck.CKU_USER, []byte(testPIN)), ck.CKR_OK)
+	keys := findAll(t, l, s, []Attr{{Type: ck.CKA_ID, Value: []byte{4}}, ulongAttr(ck.CKA_CLASS, ck.CKO_PRIVATE_KEY)})
+	if len(keys) != 1 {
+		t.Fatalf("slot %d: %d P-256 keys", id, len(keys))
+	}
+	return s, keys[0]
+}
+
+type signResult struct {
+	sig []byte
+	rv  ck.ULong
+}
+
+// startSign runs C_SignInit + C_Sign (CKM_ECDSA) on session s in a goroutine.
+func startSign(t *testing.T, l *Library, s, key ck.ULong, hash []byte) <-chan signResult {
+	t.Helper()
+	wantRV(t, "SignInit", l.SignInit(s, Mechanism{Type: ck.CKM_ECDSA}, key), ck.CKR_OK)
+	done := make(chan signResult, 1)
+	go func() {
+		out := make([]byte, 64)
+		n, rv := l.Sign(s, hash, OutBuf{Buf: out})
+		done <- signResult{out[:n], rv}
+	}()
+	return done
+}
+
+func within(t *testing.T, what string, f func()) {
+	t.Helper()
+	ok := make(chan struct{})
+	go func() { f(); close(ok) }()
+	select {
+	case <-ok:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s did not return while another card was busy: the library lock is held across card I/O", what)
+	}
+}
+
+// A private-key operation in progress on one card must not stop other threads: not
+// another card's signature, not quick calls on the busy card's own sessions.
+func TestCardOperationDoesNotBlockOtherCards(t *testing.T) {
+	l, g := twoCardLib(t)
+	sum := sha256.Sum256([]byte("two cards"))
+	s1, k1 := loggedInOn(t, l, 1)
+	s0, k0 := loggedInOn(t, l, 0)
+
+	busy := startSign(t, l, s1, k1, sum[:])
+	select {
+	case <-g.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the gated card never saw the operation")
+	}
+	within(t, "a signature on the other card", func() {
+		wantRV(t, "Sign on slot 0", (<-startSign(t, l, s0, k0, sum[:])).rv, ck.CKR_OK)
+	})
+	within(t, "C_GetSessionInfo on the busy card's session", func() {
+		_, rv := l.GetSessionInfo(s1)
+		wantRV(t, "GetSessionInfo", rv, ck.CKR_OK)
+	})
+	within(t, "C_OpenSession on the busy card", func() {
+		_, rv := l.OpenSession(1, ck.CKF_SERIAL_SESSION)
+		wantRV(t, "OpenSession", rv, ck.CKR_OK)
+	})
+	// The busy session's operation was taken when it started: a second C_Sign on the
+	// same session (an application bug) is refused, not run twice.
+	within(t, "C_Sign on the busy session", func() {
+		_, rv := l.Sign(s1, sum[:], OutBuf{Buf: make([]byte, 64)})
+		wantRV(t, "second Sign on the busy session", rv, ck.CKR_OPERATION_NOT_INITIALIZED)
+	})
+
+	g.open()
+	r := <-busy
+	wantRV(t, "Sign on slot 1", r.rv, ck.CKR_OK)
+	if len(r.sig) != 64 || !ecdsa.Verify(&testEC.PublicKey, sum[:], new(big.Int).SetBytes(r.sig[:32]), new(big.Int).SetBytes(r.sig[32:])) {
+		t.Fatal("the signature made while the lock was released does not verify")
+	}
+}
+
+// Closing the session, or finalizing the library, while its card works must neither
+// crash nor hang; the operation's answer is simply the last thing that happens.
+func TestCardOperationSurvivesCloseAndFinalize(t *testing.T) {
+	sum := sha256.Sum256([]byte("closing"))
+	for _, tc := range []struct {
+		name string
+		act  func(l *Library, s ck.ULong) ck.ULong
+	}{
+		{"CloseSession", func(l *Library, s ck.ULong) ck.ULong { return l.CloseSession(s) }},
+		{"Finalize", func(l *Library, s ck.ULong) ck.ULong { return l.Finalize(false) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, g := twoCardLib(t)
+			s1, k1 := loggedInOn(t, l, 1)
+			busy := startSign(t, l, s1, k1, sum[:])
+			<-g.entered
+			within(t, tc.name, func() { wantRV(t, tc.name, tc.act(l, s1), ck.CKR_OK) })
+			g.open()
+			select {
+			case r := <-busy:
+				// The fake card's gate opens before its lock is taken, so the logout
+				// of the last session's close reaches the card first: the operation
+				// is then refused as it would be on a card. Either answer is fine;
+				// a signature must be a valid one.
+				switch r.rv {
+				case ck.CKR_USER_NOT_LOGGED_IN:
+				case ck.CKR_OK:
+					if !ecdsa.Verify(&testEC.PublicKey, sum[:], new(big.Int).SetBytes(r.sig[:32]), new(big.Int).SetBytes(r.sig[32:])) {
+						t.Fatal("signature does not verify")
+					}
+				default:
+					t.Fatalf("Sign: rv %#x", r.rv)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the operation never returned")
+			}
+			_, rv := l.GetSessionInfo(s1)
+			if rv == ck.CKR_OK {
+				t.Fatalf("session still exists after %s", tc.name)
+			}
+		})
+	}
+}
