@@ -60,19 +60,47 @@ func (l *Library) object(ts *tokenState, h ck.ULong) (slot.Object, ck.ULong) {
 	if rv != ck.CKR_OK {
 		return slot.Object{}, rv
 	}
-	objs, err := tok.Objects()
+	o, ok, err := tokenObject(tok, ref.key)
 	if err != nil {
 		return slot.Object{}, rvOf(err)
 	}
+	if !ok || !visible(ts, o) {
+		return slot.Object{}, ck.CKR_OBJECT_HANDLE_INVALID
+	}
+	return o, ck.CKR_OK
+}
+
+// tokenObject finds the token object named key: through the driver's ObjectFinder,
+// which reads only what the key names, else in the whole list.
+func tokenObject(tok slot.Token, key string) (slot.Object, bool, error) {
+	if f, ok := tok.(slot.ObjectFinder); ok {
+		return f.Object(key)
+	}
+	objs, err := tok.Objects()
+	if err != nil {
+		return slot.Object{}, false, err
+	}
 	for _, o := range objs {
-		if o.Key == ref.key {
-			if !visible(ts, o) {
-				return slot.Object{}, ck.CKR_OBJECT_HANDLE_INVALID
-			}
-			return o, ck.CKR_OK
+		if o.Key == key {
+			return o, true, nil
 		}
 	}
-	return slot.Object{}, ck.CKR_OBJECT_HANDLE_INVALID
+	return slot.Object{}, false, nil
+}
+
+// searchObjects returns the token objects a search for tmpl must look at: when the
+// template names a CKA_ID and the driver has an ObjectFinder, the objects with that
+// ID (on a PIV card: one key slot read, not the whole card); else every object. Any
+// further CKA_ID in the template only narrows the result, which matches checks.
+func searchObjects(tok slot.Token, tmpl []Attr) ([]slot.Object, error) {
+	if f, ok := tok.(slot.ObjectFinder); ok {
+		for _, a := range tmpl {
+			if a.Type == ck.CKA_ID {
+				return f.ObjectsWithID(a.Value)
+			}
+		}
+	}
+	return tok.Objects()
 }
 
 // matches reports whether obj has every attribute of tmpl with exactly those bytes.
@@ -107,7 +135,7 @@ func (l *Library) FindObjectsInit(h ck.ULong, tmpl []Attr) ck.ULong {
 	}
 	// Private objects are visible only while the card really holds the user's login.
 	l.refreshLogin(ts, tok)
-	objs, err := tok.Objects()
+	objs, err := searchObjects(tok, tmpl)
 	if err != nil {
 		return rvOf(err)
 	}

@@ -18,8 +18,8 @@ import "github.com/pcsc11/pcsc11/ck"
 //     templates (CKR_ATTRIBUTE_VALUE_INVALID, CKR_TEMPLATE_INCOMPLETE,
 //     CKR_TEMPLATE_INCONSISTENT, spec 5.14).
 //   - After a successful write the driver's object list is already up to date: the
-//     next Objects() call reflects it (the module must re-read Objects, and keep the
-//     handles of unchanged object keys).
+//     next Objects() call (and ObjectFinder answer) reflects it (the module must
+//     re-read Objects, and keep the handles of unchanged object keys).
 //   - Errors are *Error; secrets never appear in them.
 //
 // Template values (Attributes) may come in either form: typed (bool for CK_BBOOL,

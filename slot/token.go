@@ -71,7 +71,8 @@ const (
 type Token interface {
 	Info() (TokenInfo, error)
 	Mechanisms() []Mechanism
-	// Objects lists every object; the module hides CKA_PRIVATE ones until login.
+	// Objects lists every object; the module hides CKA_PRIVATE ones until login. A
+	// token that can read less for a narrower question also implements ObjectFinder.
 	Objects() ([]Object, error)
 	// Login verifies a credential. pin == nil means "use the reader's PIN pad".
 	// userType is ck.CKU_USER, ck.CKU_SO or ck.CKU_CONTEXT_SPECIFIC.
@@ -85,6 +86,21 @@ type Token interface {
 	PrivateKeyOp(key string, op KeyOp, input []byte) ([]byte, error)
 	// Close releases the card connection.
 	Close() error
+}
+
+// ObjectFinder is implemented by tokens that can answer for some of their objects
+// without reading the whole card (issue 10: a search by CKA_ID, or a lookup by handle,
+// reads only what it names). The module finds it with a type assertion on a Token and
+// falls back to Objects. Both methods give exactly what Objects would (same objects,
+// same attributes, the same values the module hides until login); they only read less.
+type ObjectFinder interface {
+	// ObjectsWithID returns every object whose CKA_ID is id, in the order of Objects
+	// (it may return more; the caller matches its template anyway). An id no object of
+	// the token can carry returns nothing and costs nothing on the card.
+	ObjectsWithID(id []byte) ([]Object, error)
+	// Object returns the object named key (an Object.Key); ok is false when the token
+	// has no such object.
+	Object(key string) (obj Object, ok bool, err error)
 }
 
 // Error carries a PKCS#11 return value from a driver to the module, with a message for

@@ -48,8 +48,9 @@ func (t *Token) LoginForOperation(pin []byte) (release func(), err error) {
 		}
 		defer clear(block)
 	}
-	// The key list first (its own transaction, once per card): reading it between the
-	// VERIFY and the operation would spend the verification on the card.
+	// The key slots first (their own transaction; only those not read yet): reading
+	// the operation's slot between the VERIFY and the operation would spend the
+	// verification on the card, and the key is not named here.
 	if err := t.ensureKeys(); err != nil {
 		return nil, err
 	}

@@ -11,7 +11,15 @@
 //	         empty VERIFY; plus, once, GET DATA of the label object (YubiKey) or of
 //	         the CHUID (cards without a YubiKey serial)
 //	Objects  25 GET METADATA + one GET DATA per slot holding a key on 5.3+, else 25
-//	         GET DATA; read once and cached until Invalidate
+//	         GET DATA; minus the slots already read
+//	ObjectsWithID, Object, PrivateKeyOp
+//	         (a search by CKA_ID, a handle lookup, a key operation: slot.ObjectFinder)
+//	         only the slot the CKA_ID or key names: GET METADATA, and GET DATA of its
+//	         certificate when it holds a key (5.3+), else GET DATA; nothing for an ID
+//	         or key no slot has, or a slot already read
+//
+// Every key slot is read at most once for the token's life, whichever call reads it;
+// a write forgets the slot it changed, InitToken and Invalidate forget all of them.
 //
 // Choices worth knowing:
 //   - On YubiKey 5.3+ a certificate container is only read for a slot that holds a key
@@ -27,7 +35,8 @@
 //     else SP 800-73-4 (9E needs no PIN, 9C needs it before every use).
 //   - An empty VERIFY between a CKU_CONTEXT_SPECIFIC login and the operation would
 //     count as "another command" on a key with PIN policy always: callers must not
-//     call LoggedIn in between.
+//     call LoggedIn in between. For the same reason LoginForOperation, which is not
+//     told the key, first reads every slot not read yet.
 //   - Every call runs in one PC/SC transaction. A reset reported by the reader, or a
 //     PIV instruction answered 6D00 (another program selected another application),
 //     selects PIV again and counts the login as lost.

@@ -25,6 +25,7 @@ type testCard struct {
 	c          *vpiv.Card
 	mem        *vpiv.Memory
 	apdus      int
+	sent       [][]byte                         // every command, in order (see trace)
 	resetNext  bool                             // reset the card before the next transaction
 	corrupt    func(cmd, resp []byte) []byte    // rewrites answers when set
 	transmitFn func(cmd []byte) ([]byte, error) // replaces the card when set
@@ -32,6 +33,7 @@ type testCard struct {
 
 func (m *testCard) Transmit(cmd []byte) ([]byte, error) {
 	m.apdus++
+	m.sent = append(m.sent, append([]byte(nil), cmd...))
 	if m.transmitFn != nil {
 		return m.transmitFn(cmd)
 	}

@@ -10,6 +10,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"math/big"
+	"strconv"
+	"strings"
 
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
@@ -121,7 +123,7 @@ func (t *Token) createCert(tmpl slot.Attributes) (string, error) {
 		if err := t.putData(s.object, content); err != nil {
 			return err
 		}
-		t.keys, t.objects = nil, nil
+		t.forgetSlot(s.ref)
 		if retired(s.ref) {
 			if err := t.updateKeyHistory(); err != nil {
 				return err
@@ -211,7 +213,7 @@ func (t *Token) importKey(tmpl slot.Attributes) (string, error) {
 			}
 			return writeError(err)
 		}
-		t.keys, t.objects = nil, nil
+		t.forgetSlot(s.ref)
 		t.rememberPub(s.ref, pub)
 		return t.dropStaleCert(s, pub)
 	})
@@ -377,19 +379,21 @@ func (t *Token) importData(tmpl slot.Attributes) (alg byte, data []byte, pub cry
 	return alg, apdu.EncodeTLV(0x08, v), k.PublicKey(), nil
 }
 
-// objectRef parses an object key "cert/9a", "pub/9a", "priv/9a".
+// objectRef parses an object key "cert/9a", "pub/9a", "priv/9a" (exactly as certKey,
+// pubKey and privKey spell it).
 func objectRef(key string) (kind string, s keySlot, ok bool) {
-	for _, s := range slots {
-		switch key {
-		case certKey(s.ref):
-			return "cert", s, true
-		case pubKey(s.ref):
-			return "pub", s, true
-		case privKey(s.ref):
-			return "priv", s, true
-		}
+	kind, hex, found := strings.Cut(key, "/")
+	if !found || len(hex) != 2 || (kind != "cert" && kind != "pub" && kind != "priv") {
+		return "", keySlot{}, false
 	}
-	return "", keySlot{}, false
+	ref, err := strconv.ParseUint(hex, 16, 8)
+	if err != nil || strings.ToLower(hex) != hex {
+		return "", keySlot{}, false
+	}
+	if s, ok = slotByRef(byte(ref)); !ok {
+		return "", keySlot{}, false
+	}
+	return kind, s, true
 }
 
 // DestroyObject is C_DestroyObject (spec 5.7.4): a certificate is deleted with an empty
@@ -404,10 +408,11 @@ func (t *Token) DestroyObject(key string) error {
 	if !ok {
 		return slot.NewError(ck.CKR_OBJECT_HANDLE_INVALID, "piv: no such object", nil)
 	}
-	if err := t.ensureKeys(); err != nil {
+	k, err := t.ensureSlot(s)
+	if err != nil {
 		return err
 	}
-	if findObject(t.objects, key) == nil {
+	if findObject(k.objs, key) == nil {
 		return slot.NewError(ck.CKR_OBJECT_HANDLE_INVALID, "piv: no such object", nil)
 	}
 	switch {
@@ -420,7 +425,7 @@ func (t *Token) DestroyObject(key string) error {
 		if err := t.ensureAdmin(); err != nil {
 			return err
 		}
-		t.keys, t.objects = nil, nil
+		t.forgetSlot(s.ref)
 		if kind == "cert" {
 			delete(t.knownCerts, s.ref)
 			if err := t.putData(s.object, nil); err != nil {

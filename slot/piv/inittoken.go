@@ -81,7 +81,7 @@ func (t *Token) InitToken(soPIN []byte, label string) error {
 		t.lostSecurity()
 		clear(t.soPUK)
 		t.soPUK = nil
-		t.keys, t.objects = nil, nil
+		t.forgetObjects()
 		t.knownPub, t.knownCerts = nil, nil
 		t.labelRead = false
 

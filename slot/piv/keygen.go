@@ -60,7 +60,7 @@ func (t *Token) GenerateKeyPair(mech ck.ULong, pub, priv slot.Attributes) (strin
 			}
 			return writeError(err)
 		}
-		t.keys, t.objects = nil, nil
+		t.forgetSlot(s.ref)
 		inner, ok, perr := apdu.Find(out, 0x7F49)
 		if perr != nil || !ok {
 			return slot.NewError(ck.CKR_DEVICE_ERROR, "piv: GENERATE answer has no public key", perr)

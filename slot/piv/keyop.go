@@ -42,17 +42,18 @@ func (t *Token) PrivateKeyOp(key string, op slot.KeyOp, input []byte) ([]byte, e
 	return out, nil
 }
 
-// privKey finds the key behind a private-key handle (reading the card's keys once).
+// privKey finds the key behind a private-key handle (reading its slot once).
 func (t *Token) privKey(key string) (byte, *keyInfo, error) {
 	ref, ok := parsePrivKey(key)
 	if !ok {
 		return 0, nil, slot.NewError(ck.CKR_KEY_HANDLE_INVALID, "piv: no such private key", nil)
 	}
-	if err := t.ensureKeys(); err != nil {
+	s, _ := slotByRef(ref) // parsePrivKey accepts known slots only
+	k, err := t.ensureSlot(s)
+	if err != nil {
 		return 0, nil, err
 	}
-	k := t.keys[ref]
-	if k == nil || k.pub == nil {
+	if k.pub == nil {
 		return 0, nil, slot.NewError(ck.CKR_KEY_HANDLE_INVALID, "piv: no key in slot", nil)
 	}
 	return ref, k, nil

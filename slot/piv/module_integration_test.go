@@ -1,25 +1,32 @@
 //go:build integration
 
-// This test imports the module (a layer above slot/piv), so it only builds with
+// These tests import the module (a layer above slot/piv), so they only build with
 // -tags integration: go test -tags integration ./slot/piv -run ThroughTheModule
 
 package piv_test
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/binary"
+	"fmt"
 	"math/big"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
 	"github.com/pcsc11/pcsc11/module"
+	"github.com/pcsc11/pcsc11/reader"
 	"github.com/pcsc11/pcsc11/slot"
 	"github.com/pcsc11/pcsc11/slot/piv"
 	"github.com/pcsc11/pcsc11/vpiv"
@@ -152,5 +159,131 @@ func TestThroughTheModule(t *testing.T) {
 	if _, rv := l.CreateObject(h, []module.Attr{attr(ck.CKA_CLASS, ck.CKO_CERTIFICATE), attr(ck.CKA_TOKEN, true),
 		id, attr(ck.CKA_VALUE, der)}); rv != ck.CKR_USER_NOT_LOGGED_IN {
 		t.Errorf("write after logout: %#x", rv)
+	}
+}
+
+// tracingCard records every command sent to the card.
+type tracingCard struct {
+	reader.Card
+	cmds [][]byte
+}
+
+func (c *tracingCard) Transmit(cmd []byte) ([]byte, error) {
+	c.cmds = append(c.cmds, append([]byte(nil), cmd...))
+	return c.Card.Transmit(cmd)
+}
+
+// names spells the commands as the benchmark's traces do (INS, then the key slot or
+// the data object).
+func (c *tracingCard) names() []string {
+	var out []string
+	for _, b := range c.cmds {
+		cmd, err := apdu.ParseCommand(b)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%X", b))
+			continue
+		}
+		switch cmd.INS {
+		case 0xA4:
+			out = append(out, "SELECT")
+		case 0xFD:
+			out = append(out, "GET VERSION")
+		case 0xF8:
+			out = append(out, "GET SERIAL")
+		case 0xF7:
+			out = append(out, fmt.Sprintf("GET METADATA %02X", cmd.P2))
+		case 0xCB:
+			tag, _, _ := apdu.Find(cmd.Data, 0x5C)
+			out = append(out, fmt.Sprintf("GET DATA %X", tag))
+		case 0x20:
+			if len(cmd.Data) == 0 {
+				out = append(out, "VERIFY status")
+			} else {
+				out = append(out, "VERIFY PIN")
+			}
+		case 0x87:
+			out = append(out, fmt.Sprintf("GENERAL AUTH %02X", cmd.P2))
+		default:
+			out = append(out, fmt.Sprintf("INS %02X %02X", cmd.INS, cmd.P2))
+		}
+	}
+	return out
+}
+
+// TestS2ThroughTheModule is benchmark scenario S2 (docs/performance.md) on the demo
+// card, through the module as bench/p11bench drives it: cold start, token info, find
+// the certificate with CKA_ID 01, read its value (length, then value), find the
+// private key (hidden before login), C_Login, find it again, C_SignInit + C_Sign with
+// CKM_RSA_PKCS. Only the 9A slot is read: 12 APDUs, where the full enumeration cost 40.
+func TestS2ThroughTheModule(t *testing.T) {
+	c, err := vpiv.New(vpiv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Provision("demo"); err != nil {
+		t.Fatal(err)
+	}
+	card := &tracingCard{Card: vpiv.NewMemory(c)}
+	tok, err := piv.Open(card, "vpiv", piv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := module.New(func() (module.Manager, error) { return &oneSlot{tok: tok}, nil })
+	must(t, "C_Initialize", l.Initialize(nil))
+	defer l.Finalize(false)
+	if _, rv := l.SlotList(true); rv != ck.CKR_OK {
+		t.Fatal(rv)
+	}
+	_, rv := l.GetTokenInfo(0)
+	must(t, "C_GetTokenInfo", rv)
+	h, rv := l.OpenSession(0, ck.CKF_SERIAL_SESSION)
+	must(t, "C_OpenSession", rv)
+	id := attr(ck.CKA_ID, []byte{0x01})
+	find := func(class ck.ULong) []ck.ULong {
+		t.Helper()
+		must(t, "C_FindObjectsInit", l.FindObjectsInit(h, []module.Attr{attr(ck.CKA_CLASS, class), id}))
+		found, rv := l.FindObjects(h, 10)
+		must(t, "C_FindObjects", rv)
+		must(t, "C_FindObjectsFinal", l.FindObjectsFinal(h))
+		return found
+	}
+	certs := find(ck.CKO_CERTIFICATE)
+	if len(certs) != 1 {
+		t.Fatalf("certificates with CKA_ID 01: %d", len(certs))
+	}
+	reqs := []module.AttrReq{{Type: ck.CKA_VALUE}}
+	must(t, "C_GetAttributeValue (length)", l.GetAttributeValue(h, certs[0], reqs))
+	reqs[0].Buf = make([]byte, reqs[0].Len)
+	must(t, "C_GetAttributeValue", l.GetAttributeValue(h, certs[0], reqs))
+	cert, err := x509.ParseCertificate(reqs[0].Buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys := find(ck.CKO_PRIVATE_KEY); len(keys) != 0 {
+		t.Fatalf("private key visible before login: %d", len(keys))
+	}
+	must(t, "C_Login", l.Login(h, ck.CKU_USER, []byte("123456")))
+	keys := find(ck.CKO_PRIVATE_KEY)
+	if len(keys) != 1 {
+		t.Fatalf("private keys with CKA_ID 01 after login: %d", len(keys))
+	}
+	digest := sha256.Sum256([]byte("S2"))
+	digestInfo := append([]byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+		0x02, 0x01, 0x05, 0x00, 0x04, 0x20}, digest[:]...)
+	must(t, "C_SignInit", l.SignInit(h, module.Mechanism{Type: ck.CKM_RSA_PKCS}, keys[0]))
+	sig := make([]byte, 256)
+	n, rv := l.Sign(h, digestInfo, module.OutBuf{Buf: sig})
+	must(t, "C_Sign", rv)
+	if err := rsa.VerifyPKCS1v15(cert.PublicKey.(*rsa.PublicKey), crypto.SHA256, digest[:], sig[:n]); err != nil {
+		t.Errorf("signature: %v", err)
+	}
+	got := card.names()
+	t.Logf("S2 through the module: %d APDUs: %s", len(got), strings.Join(got, " → "))
+	want := []string{"SELECT", "GET VERSION", "GET SERIAL", // piv.Open
+		"GET METADATA 80", "GET METADATA 81", "GET METADATA 9B", "GET DATA 5FFF0F", // C_GetTokenInfo
+		"GET METADATA 9A", "GET DATA 5FC105", // the search by CKA_ID 01
+		"VERIFY PIN", "VERIFY status", "GENERAL AUTH 9A"} // C_Login, the search after it, C_Sign
+	if !slices.Equal(got, want) {
+		t.Errorf("S2 sent %q, want %q", got, want)
 	}
 }

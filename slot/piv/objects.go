@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"math/big"
+	"slices"
 
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
@@ -22,11 +23,19 @@ type keyInfo struct {
 	alg  byte             // PIV algorithm, 0 when no usable key is known
 	pub  crypto.PublicKey // from metadata, else from the certificate
 	cert *certInfo
-	meta *metadata // YubiKey 5.3+ only
+	meta *metadata     // YubiKey 5.3+ only
+	objs []slot.Object // the slot's PKCS#11 objects (certificate, public, private key)
 }
 
-// Objects lists the token's objects. The list is read once and cached for the token's
-// life (a new card means a new Token); Invalidate drops it after a write.
+// The token's objects are read slot by slot and cached for the token's life (a new
+// card means a new Token): t.keys[ref] exists once key slot ref was read, with its
+// objects; t.objects is the whole list once every slot was read. Nothing about one
+// slot's objects depends on another slot, so a slot read alone gives the same objects
+// as the full enumeration, and a slot is never read twice. Writes forget the slot they
+// changed (forgetSlot); Invalidate and InitToken forget everything.
+
+// Objects lists the token's objects: every slot not read yet is read, in one
+// transaction.
 func (t *Token) Objects() ([]slot.Object, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -36,25 +45,111 @@ func (t *Token) Objects() ([]slot.Object, error) {
 	return t.objects, nil
 }
 
-// ensureKeys reads the key slots unless cached. Caller holds t.mu.
+// ObjectsWithID is slot.ObjectFinder: the objects of the one key slot a CKA_ID can
+// name (01 → 9A, ...; slots.go), reading only that slot. Any other id names no object
+// and sends nothing.
+func (t *Token) ObjectsWithID(id []byte) ([]slot.Object, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(id) != 1 {
+		return nil, nil
+	}
+	s, ok := slotByID(id[0])
+	if !ok {
+		return nil, nil
+	}
+	k, err := t.ensureSlot(s)
+	if err != nil {
+		return nil, err
+	}
+	return k.objs, nil
+}
+
+// Object is slot.ObjectFinder: the object named key, reading only its slot.
+func (t *Token) Object(key string) (slot.Object, bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, s, ok := objectRef(key)
+	if !ok {
+		return slot.Object{}, false, nil
+	}
+	k, err := t.ensureSlot(s)
+	if err != nil {
+		return slot.Object{}, false, err
+	}
+	if o := findObject(k.objs, key); o != nil {
+		return *o, true, nil
+	}
+	return slot.Object{}, false, nil
+}
+
+var _ slot.ObjectFinder = (*Token)(nil)
+
+// ensureSlot reads key slot s unless cached, in its own transaction (or the one kept
+// by a context-specific login). Caller holds t.mu.
+func (t *Token) ensureSlot(s keySlot) (*keyInfo, error) {
+	if k := t.keys[s.ref]; k != nil {
+		return k, nil
+	}
+	if err := t.transact(func() error { return t.loadSlot(s) }); err != nil {
+		return nil, err
+	}
+	return t.keys[s.ref], nil
+}
+
+// ensureKeys reads every key slot not read yet, in one transaction, and builds the
+// whole list. Caller holds t.mu.
 func (t *Token) ensureKeys() error {
-	if t.keys != nil {
+	if t.objects != nil {
 		return nil
 	}
-	var keys map[byte]*keyInfo
-	err := t.transact(func() error {
-		var err error
-		keys, err = t.readKeys()
-		return err
-	})
+	if len(t.keys) < len(slots) {
+		err := t.transact(func() error {
+			for _, s := range slots {
+				if t.keys[s.ref] == nil {
+					if err := t.loadSlot(s); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err // the slots read before the failure stay read
+		}
+	}
+	objs := []slot.Object{}
+	for _, s := range slots {
+		objs = append(objs, t.keys[s.ref].objs...)
+	}
+	t.objects = slices.Clip(objs)
+	return nil
+}
+
+// loadSlot reads key slot s and records it with its objects. Caller runs inside
+// transact.
+func (t *Token) loadSlot(s keySlot) error {
+	k, err := t.readSlot(s)
 	if err != nil {
 		return err
 	}
-	t.keys = keys
-	t.objects = buildObjects(keys)
-	t.markDestroyable(t.objects)
+	k.objs = slices.Clip(buildObjects(k)) // handed out: an append must not write here
+	t.markDestroyable(k.objs)
+	if t.keys == nil {
+		t.keys = make(map[byte]*keyInfo, len(slots))
+	}
+	t.keys[s.ref] = k
 	return nil
 }
+
+// forgetSlot drops what was read of key slot ref, after a write to it (t.mu held).
+func (t *Token) forgetSlot(ref byte) {
+	delete(t.keys, ref)
+	t.objects = nil
+}
+
+// forgetObjects drops every slot read (t.mu held).
+func (t *Token) forgetObjects() { t.keys, t.objects = nil, nil }
 
 // markDestroyable sets CKA_DESTROYABLE (spec 4.4) to what DestroyObject can do here:
 // certificates, private keys on YubiKey 5.7+ (MOVE/DELETE KEY) except the attestation
@@ -67,60 +162,56 @@ func (t *Token) markDestroyable(objs []slot.Object) {
 	}
 }
 
-// readKeys visits every key slot. On YubiKey 5.3+ GET METADATA tells which slots hold
-// a key (and their policies and public key) in one short answer each, so certificate
-// containers are only read for slots that hold a key: 25 + n APDUs instead of 50. A
-// certificate stored in a slot without a key is therefore not listed on those cards.
-func (t *Token) readKeys() (map[byte]*keyInfo, error) {
-	keys := make(map[byte]*keyInfo, len(slots))
-	useMeta := t.atLeast(5, 3)
-	for _, s := range slots {
-		k := &keyInfo{slot: s}
-		readCert := true
-		if useMeta {
-			m, err := t.getMetadata(s.ref)
-			switch {
-			case err == nil:
-				k.meta = m
-				if knownAlg(m.alg) && len(m.publicKey) > 0 {
-					pub, perr := parsePublicKey(m.alg, m.publicKey)
-					if perr != nil {
-						return nil, perr
-					}
-					k.pub, k.alg = pub, m.alg
-				}
-			case apdu.IsNotFound(err):
-				readCert = t.knownCerts[s.ref] // empty slot, unless we wrote a certificate there
-			default:
-				if _, isSW := apdu.SW(err); !isSW {
-					return nil, err // transport failure or a malformed answer
-				}
-				// The card refuses metadata for this slot: fall back to its certificate.
-			}
-		}
-		if readCert {
-			data, err := t.getData(s.object)
-			switch {
-			case err == nil:
-				c, perr := parseCertContainer(data)
+// readSlot reads one key slot. On YubiKey 5.3+ GET METADATA tells whether the slot
+// holds a key (and its policies and public key) in one short answer, so the
+// certificate container is only read for a slot that holds a key: 25 + n APDUs for
+// the whole card instead of 50. A certificate stored in a slot without a key is
+// therefore not listed on those cards (unless this token wrote it).
+func (t *Token) readSlot(s keySlot) (*keyInfo, error) {
+	k := &keyInfo{slot: s}
+	readCert := true
+	if t.atLeast(5, 3) {
+		m, err := t.getMetadata(s.ref)
+		switch {
+		case err == nil:
+			k.meta = m
+			if knownAlg(m.alg) && len(m.publicKey) > 0 {
+				pub, perr := parsePublicKey(m.alg, m.publicKey)
 				if perr != nil {
 					return nil, perr
 				}
-				k.cert = c
-			case apdu.IsNotFound(err), swIs(err, apdu.SWSecurityNotSatisfied):
-			default:
-				return nil, err
+				k.pub, k.alg = pub, m.alg
 			}
+		case apdu.IsNotFound(err):
+			readCert = t.knownCerts[s.ref] // empty slot, unless we wrote a certificate there
+		default:
+			if _, isSW := apdu.SW(err); !isSW {
+				return nil, err // transport failure or a malformed answer
+			}
+			// The card refuses metadata for this slot: fall back to its certificate.
 		}
-		if pk := t.knownPub[s.ref]; k.pub == nil && pk != nil {
-			k.pub, k.alg = pk, algorithmOf(pk) // generated or imported by this token, no metadata
-		}
-		if k.pub == nil && k.cert != nil && k.cert.pub != nil {
-			k.pub, k.alg = k.cert.pub, algorithmOf(k.cert.pub)
-		}
-		keys[s.ref] = k
 	}
-	return keys, nil
+	if readCert {
+		data, err := t.getData(s.object)
+		switch {
+		case err == nil:
+			c, perr := parseCertContainer(data)
+			if perr != nil {
+				return nil, perr
+			}
+			k.cert = c
+		case apdu.IsNotFound(err), swIs(err, apdu.SWSecurityNotSatisfied):
+		default:
+			return nil, err
+		}
+	}
+	if pk := t.knownPub[s.ref]; k.pub == nil && pk != nil {
+		k.pub, k.alg = pk, algorithmOf(pk) // generated or imported by this token, no metadata
+	}
+	if k.pub == nil && k.cert != nil && k.cert.pub != nil {
+		k.pub, k.alg = k.cert.pub, algorithmOf(k.cert.pub)
+	}
+	return k, nil
 }
 
 func knownAlg(a byte) bool {
@@ -131,22 +222,17 @@ func knownAlg(a byte) bool {
 	return false
 }
 
-// buildObjects turns key slots into PKCS#11 objects, in slot order.
-func buildObjects(keys map[byte]*keyInfo) []slot.Object {
+// buildObjects turns one key slot into its PKCS#11 objects: certificate, public key,
+// private key.
+func buildObjects(k *keyInfo) []slot.Object {
 	var objs []slot.Object
-	for _, s := range slots {
-		k := keys[s.ref]
-		if k == nil {
-			continue
-		}
-		if k.cert != nil {
-			objs = append(objs, slot.Object{Key: certKey(s.ref), Attrs: certAttrs(k)})
-		}
-		if k.pub != nil {
-			objs = append(objs,
-				slot.Object{Key: pubKey(s.ref), Attrs: pubAttrs(k)},
-				slot.Object{Key: privKey(s.ref), Attrs: privAttrs(k)})
-		}
+	if k.cert != nil {
+		objs = append(objs, slot.Object{Key: certKey(k.slot.ref), Attrs: certAttrs(k)})
+	}
+	if k.pub != nil {
+		objs = append(objs,
+			slot.Object{Key: pubKey(k.slot.ref), Attrs: pubAttrs(k)},
+			slot.Object{Key: privKey(k.slot.ref), Attrs: privAttrs(k)})
 	}
 	return objs
 }

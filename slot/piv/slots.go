@@ -48,6 +48,16 @@ func slotByRef(ref byte) (keySlot, bool) {
 	return keySlot{}, false
 }
 
+// slotByID finds the slot whose objects carry CKA_ID {id}.
+func slotByID(id byte) (keySlot, bool) {
+	for _, s := range slots {
+		if s.id == id {
+			return s, true
+		}
+	}
+	return keySlot{}, false
+}
+
 // Object keys: "cert/9a", "pub/9a", "priv/9a" (slot.Object.Key).
 func certKey(ref byte) string { return fmt.Sprintf("cert/%02x", ref) }
 func pubKey(ref byte) string  { return fmt.Sprintf("pub/%02x", ref) }

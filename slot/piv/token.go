@@ -59,8 +59,10 @@ type Token struct {
 	holdGen   uint64
 	holdTimer *time.Timer
 
-	objects []slot.Object // cached object list, nil until read
+	// Objects, read key slot by key slot (objects.go): keys[ref] once slot ref was read,
+	// with its objects; objects is the whole list, nil until every slot was read.
 	keys    map[byte]*keyInfo
+	objects []slot.Object
 
 	// Personalization state (personalize*.go).
 	soPUK     []byte // the PUK of an SO login by PUK (no card state exists for it); wiped on Logout/Close
@@ -138,11 +140,12 @@ func (t *Token) atLeast(major, minor byte) bool {
 	return t.version[0] > major || (t.version[0] == major && t.version[1] >= minor)
 }
 
-// Invalidate drops the cached object list (after a write to the card).
+// Invalidate drops every key slot read so far (after a write to the card by someone
+// else): the next question about objects reads the card again.
 func (t *Token) Invalidate() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.objects, t.keys = nil, nil
+	t.forgetObjects()
 }
 
 // Close releases the card connection.
