@@ -43,11 +43,29 @@ func (t *Token) exchange(cmd apdu.Command) ([]byte, error) {
 }
 
 func (t *Token) exchangeOnce(cmd apdu.Command) ([]byte, error) {
+	if changesSOFacts(cmd) {
+		t.soFlagsKnown = false
+	}
 	ext := t.extended && (len(cmd.Data) > apdu.MaxShortData || cmd.Ne > apdu.MaxShortNe)
 	if ext && cmd.Ne > 0 {
 		cmd.Ne = apdu.MaxExtendNe
 	}
 	return apdu.Exchange(t.card, cmd, apdu.Options{Extended: ext})
+}
+
+// changesSOFacts reports whether cmd can change what the SO flags of C_GetTokenInfo
+// tell (the PUK's counter and factory value, the management key's factory value):
+// VERIFY or CHANGE REFERENCE DATA of the PUK, RESET RETRY COUNTER (it presents the
+// PUK), SET MANAGEMENT KEY and the YubiKey's PIV reset. Changes made by other programs
+// are seen on the next card insertion (documented in docs/performance.md).
+func changesSOFacts(cmd apdu.Command) bool {
+	switch cmd.INS {
+	case insVerify, insChangeRef:
+		return cmd.P2 == refPUK
+	case insResetRetry, insSetMgmKey, insReset:
+		return true
+	}
+	return false
 }
 
 // selectApp selects PIV by its full AID, falling back to the truncated AID that some

@@ -196,11 +196,25 @@ func (t *Token) changePINOrPUK(ref byte, what string, oldPIN, newPIN []byte) err
 	})
 }
 
-// soFlags reads the PUK and management key metadata (YubiKey 5.3+):
+// soFlags tells, from the PUK and management key metadata (YubiKey 5.3+; read once per
+// token, see Token.soFlagsKnown):
 // CKF_SO_PIN_TO_BE_CHANGED while the management key, or a usable PUK, still has its
 // factory value (anyone could then administer the card or reset the PIN), and the PUK
 // retry counter as CKF_SO_PIN_COUNT_LOW / FINAL_TRY / LOCKED.
 func (t *Token) soFlags() (ck.ULong, error) {
+	if t.soFlagsKnown {
+		return t.soFlagsCache, nil
+	}
+	f, err := t.readSOFlags()
+	if err != nil {
+		return 0, err
+	}
+	t.soFlagsCache, t.soFlagsKnown = f, true
+	return f, nil
+}
+
+// readSOFlags asks the card for what soFlags caches.
+func (t *Token) readSOFlags() (ck.ULong, error) {
 	var f ck.ULong
 	for _, ref := range []byte{refPUK, refMgmKey} {
 		m, err := t.getMetadata(ref)

@@ -211,3 +211,63 @@ func TestSOFlags(t *testing.T) {
 		t.Error("default management key not flagged")
 	}
 }
+
+// The SO flags are read once per token: a second C_GetTokenInfo costs only the PIN
+// counter, and every command of this token that can change them makes the next one
+// read them again.
+func TestSOFlagsCachedAndRefreshed(t *testing.T) {
+	m := newCard(t)
+	tok := openToken(t, m)
+	first, err := tok.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Flags&ck.CKF_SO_PIN_COUNT_LOW != 0 {
+		t.Fatalf("fresh card: flags %#x", first.Flags)
+	}
+	before := m.apdus
+	again, _ := tok.Info()
+	if n := m.apdus - before; n != 1 {
+		t.Errorf("second Info sent %d APDUs, want 1 (the PIN counter)", n)
+	}
+	if again.Flags != first.Flags {
+		t.Errorf("flags changed without a change: %#x then %#x", first.Flags, again.Flags)
+	}
+	// A wrong PUK through this token: the next Info shows the lower counter.
+	wantRV(t, "wrong PUK", tok.Login(ck.CKU_SO, []byte("00000000")), ck.CKR_PIN_INCORRECT)
+	info, _ := tok.Info()
+	if info.Flags&ck.CKF_SO_PIN_COUNT_LOW == 0 {
+		t.Errorf("after a wrong PUK: flags %#x, want CKF_SO_PIN_COUNT_LOW", info.Flags)
+	}
+	// Another program blocks the PUK: seen after Invalidate (and by a new token, i.e.
+	// on the next insertion).
+	other := openToken(t, m)
+	other.Login(ck.CKU_SO, []byte("00000000"))
+	other.Login(ck.CKU_SO, []byte("00000000"))
+	tok.Invalidate()
+	info, _ = tok.Info()
+	if info.Flags&ck.CKF_SO_PIN_LOCKED == 0 {
+		t.Errorf("PUK blocked by another program, then Invalidate: flags %#x, want CKF_SO_PIN_LOCKED", info.Flags)
+	}
+}
+
+func TestChangesSOFacts(t *testing.T) {
+	for _, tc := range []struct {
+		cmd  apdu.Command
+		want bool
+	}{
+		{apdu.Command{INS: insVerify, P2: refPIN}, false},
+		{apdu.Command{INS: insVerify, P2: refPUK}, true},
+		{apdu.Command{INS: insChangeRef, P2: refPIN}, false},
+		{apdu.Command{INS: insChangeRef, P2: refPUK}, true},
+		{apdu.Command{INS: insResetRetry, P2: refPIN}, true},
+		{apdu.Command{INS: insSetMgmKey, P1: 0xFF, P2: 0xFF}, true},
+		{apdu.Command{INS: insReset}, true},
+		{apdu.Command{INS: insGeneralAuth, P2: refMgmKey}, false},
+		{apdu.Command{INS: insGetMetadata, P2: refPUK}, false},
+	} {
+		if got := changesSOFacts(tc.cmd); got != tc.want {
+			t.Errorf("INS %02X P2 %02X: %v, want %v", tc.cmd.INS, tc.cmd.P2, got, tc.want)
+		}
+	}
+}

@@ -18,8 +18,10 @@ const (
 )
 
 // Info answers CK_TOKEN_INFO. Static facts come from Open; each call costs one APDU
-// for the PIN counter (GET METADATA on the PIN on YubiKey 5.3+, else an empty VERIFY),
-// plus one GET DATA CHUID the first time on a card without a YubiKey serial.
+// for the PIN counter (GET METADATA on the PIN on YubiKey 5.3+, else an empty VERIFY).
+// The first call also reads what changes only through administration: the label
+// object (YubiKey), the PUK and management-key metadata (5.3+, the SO flags), and the
+// CHUID on a card without a YubiKey serial.
 func (t *Token) Info() (slot.TokenInfo, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

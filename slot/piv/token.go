@@ -50,6 +50,12 @@ type Token struct {
 
 	pinTries int // maximum PIN tries (metadata), or the highest counter seen
 
+	// The CKF_SO_PIN_* flags (GET METADATA of the PUK and the management key, creds.go
+	// soFlags), read once per token and forgotten by every command that can change
+	// them (changesSOFacts), so that C_GetTokenInfo costs one APDU after the first.
+	soFlagsCache ck.ULong
+	soFlagsKnown bool
+
 	loggedIn   bool // CKU_USER verified by us and not lost since
 	soLoggedIn bool // management key authenticated
 	needSelect bool // a reset was seen mid-transaction: select PIV before the next command
@@ -140,12 +146,13 @@ func (t *Token) atLeast(major, minor byte) bool {
 	return t.version[0] > major || (t.version[0] == major && t.version[1] >= minor)
 }
 
-// Invalidate drops every key slot read so far (after a write to the card by someone
-// else): the next question about objects reads the card again.
+// Invalidate drops every key slot read so far and the SO flags (after a write to the
+// card by someone else): the next question about them reads the card again.
 func (t *Token) Invalidate() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.forgetObjects()
+	t.soFlagsKnown = false
 }
 
 // Close releases the card connection.
