@@ -12,7 +12,7 @@ import (
 // private-key operation ends that transaction; release ends it when the operation
 // ends without one. Tokens without it get a plain Login(CKU_CONTEXT_SPECIFIC).
 type contextLoginer interface {
-	LoginForOperation(pin []byte) (release func(), err error)
+	LoginForOperation(key string, pin []byte) (release func(), err error)
 }
 
 // contextHold is the card transaction a context-specific login keeps open for its one
@@ -28,10 +28,10 @@ func (h *contextHold) wipe() {
 	}
 }
 
-// contextLogin verifies pin for the operation about to run on tok.
-func contextLogin(tok slot.Token, pin []byte) (*contextHold, error) {
+// contextLogin verifies pin for the operation about to run on tok with key.
+func contextLogin(tok slot.Token, key string, pin []byte) (*contextHold, error) {
 	if cl, ok := tok.(contextLoginer); ok {
-		release, err := cl.LoginForOperation(pin)
+		release, err := cl.LoginForOperation(key, pin)
 		if err != nil {
 			return nil, err
 		}

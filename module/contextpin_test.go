@@ -17,7 +17,7 @@ type holdToken struct {
 	holding                bool
 }
 
-func (h *holdToken) LoginForOperation(pin []byte) (func(), error) {
+func (h *holdToken) LoginForOperation(key string, pin []byte) (func(), error) {
 	if err := h.Login(ck.CKU_CONTEXT_SPECIFIC, pin); err != nil {
 		return nil, err
 	}

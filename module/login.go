@@ -36,19 +36,20 @@ func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
 		// CKA_ALWAYS_AUTHENTICATE.
 		var authed *bool
 		var held **contextHold
+		var key string
 		switch {
 		case s.sign != nil && s.sign.alwaysAuth:
-			authed, held = &s.sign.contextAuthed, &s.sign.ctxHold
+			authed, held, key = &s.sign.contextAuthed, &s.sign.ctxHold, s.sign.key
 		case s.decrypt != nil && s.decrypt.alwaysAuth && !s.decrypt.done:
-			authed, held = &s.decrypt.contextAuthed, &s.decrypt.ctxHold
+			authed, held, key = &s.decrypt.contextAuthed, &s.decrypt.ctxHold, s.decrypt.key
 		case s.msgSign != nil && s.msgSign.tmpl.alwaysAuth:
-			authed, held = &s.msgSign.contextAuthed, &s.msgSign.ctxHold
+			authed, held, key = &s.msgSign.contextAuthed, &s.msgSign.ctxHold, s.msgSign.tmpl.key
 		default:
 			return ck.CKR_OPERATION_NOT_INITIALIZED
 		}
 		(*held).wipe() // a second context login replaces the first
 		*held = nil
-		hold, err := contextLogin(tok, pin)
+		hold, err := contextLogin(tok, key, pin)
 		if err != nil {
 			Logf("C_Login(context specific) session %d: %v", h, err)
 			return rvOf(err)

@@ -28,9 +28,14 @@ var contextHoldMax = 10 * time.Second
 // This costs no APDU beyond the protocol's floor (VERIFY + GENERAL AUTHENTICATE), and
 // no copy of the PIN outlives this call.
 //
+// key names the private key of the operation (an Object.Key): its slot is read first
+// if it was not yet, in its own transaction, because reading it between the VERIFY and
+// the operation would spend the verification on the card. An empty or unknown key
+// reads every slot not read yet instead.
+//
 // A nil pin is entered on the reader's PIN pad; without a PIN pad it is
 // CKR_ARGUMENTS_BAD. Errors found on the host send nothing.
-func (t *Token) LoginForOperation(pin []byte) (release func(), err error) {
+func (t *Token) LoginForOperation(key string, pin []byte) (release func(), err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.endHold() // a second context login replaces the first
@@ -48,10 +53,12 @@ func (t *Token) LoginForOperation(pin []byte) (release func(), err error) {
 		}
 		defer clear(block)
 	}
-	// The key slots first (their own transaction; only those not read yet): reading
-	// the operation's slot between the VERIFY and the operation would spend the
-	// verification on the card, and the key is not named here.
-	if err := t.ensureKeys(); err != nil {
+	// The operation's slot first (above: only if not read yet).
+	if kind, ks, ok := objectRef(key); ok && kind == "priv" {
+		if _, err := t.ensureSlot(ks); err != nil {
+			return nil, err
+		}
+	} else if err := t.ensureKeys(); err != nil {
 		return nil, err
 	}
 	err = t.run(true, func() error {

@@ -105,7 +105,7 @@ func openTx(t *testing.T, card reader.Card) (*txCard, *Token) {
 // signWithContextLogin is C_Login(CKU_CONTEXT_SPECIFIC) then the key operation, as
 // the module drives them.
 func signWithContextLogin(tok *Token, key string, op slot.KeyOp, in, pin []byte) ([]byte, error) {
-	if _, err := tok.LoginForOperation(pin); err != nil {
+	if _, err := tok.LoginForOperation(key, pin); err != nil {
 		return nil, err
 	}
 	return tok.PrivateKeyOp(key, op, in)
@@ -179,7 +179,7 @@ func TestContextLoginReleased(t *testing.T) {
 	c, tok := openTx(t, m)
 	pin := []byte(testPIN)
 
-	release, err := tok.LoginForOperation(pin)
+	release, err := tok.LoginForOperation("priv/9c", pin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,12 +192,12 @@ func TestContextLoginReleased(t *testing.T) {
 	}
 	release() // idempotent
 
-	first, err := tok.LoginForOperation(pin)
+	first, err := tok.LoginForOperation("priv/9c", pin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tx := c.cur
-	if _, err := tok.LoginForOperation(pin); err != nil {
+	if _, err := tok.LoginForOperation("priv/9c", pin); err != nil {
 		t.Fatal(err)
 	}
 	if c.cur == tx || c.cur == 0 {
@@ -211,7 +211,7 @@ func TestContextLoginReleased(t *testing.T) {
 	old := contextHoldMax
 	contextHoldMax = 20 * time.Millisecond
 	t.Cleanup(func() { contextHoldMax = old })
-	if _, err := tok.LoginForOperation(pin); err != nil {
+	if _, err := tok.LoginForOperation("priv/9c", pin); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -228,7 +228,7 @@ func TestContextLoginReleased(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	contextHoldMax = old
-	if _, err := tok.LoginForOperation(pin); err != nil {
+	if _, err := tok.LoginForOperation("priv/9c", pin); err != nil {
 		t.Fatal(err)
 	}
 	if err := tok.Close(); err != nil {
@@ -246,7 +246,7 @@ func TestContextLoginWrongPIN(t *testing.T) {
 	h := sha256.Sum256([]byte("x"))
 	before := pinRetries(t, tok)
 	from := len(c.events)
-	_, err := tok.LoginForOperation([]byte("654321"))
+	_, err := tok.LoginForOperation("priv/9c", []byte("654321"))
 	wantRV(t, "wrong PIN", err, ck.CKR_PIN_INCORRECT)
 	if n := c.count(from, insVerify); n != 1 {
 		t.Errorf("%d VERIFY commands, want 1 (no retry)", n)
@@ -283,7 +283,7 @@ func TestContextLoginHostErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		txs, evs := c.txs, len(c.events)
-		_, err := tok.LoginForOperation(tc.pin)
+		_, err := tok.LoginForOperation("priv/9c", tc.pin)
 		wantRV(t, tc.name, err, tc.rv)
 		if c.txs != txs || len(c.events) != evs {
 			t.Errorf("%s: %d transactions and %d APDUs sent, want none", tc.name, c.txs-txs, len(c.events)-evs)
@@ -314,7 +314,7 @@ func TestContextLoginOnPad(t *testing.T) {
 	// Wrong PIN on the pad: the login fails, nothing is kept.
 	p.keypad.Type("999999")
 	from = len(c.events)
-	_, err = tok.LoginForOperation(nil)
+	_, err = tok.LoginForOperation("priv/9c", nil)
 	wantRV(t, "wrong PIN on the pad", err, ck.CKR_PIN_INCORRECT)
 	if c.count(from, insGeneralAuth) != 0 || c.count(from, insVerify) != 1 || tok.holding() {
 		t.Errorf("after a wrong PIN on the pad: %+v", c.events[from:])
@@ -323,9 +323,27 @@ func TestContextLoginOnPad(t *testing.T) {
 	// PCSC11_PINPAD_ONLY: a host PIN is refused before anything is sent.
 	setEnv(t, map[string]string{"PCSC11_PINPAD_ONLY": "1"})
 	txs, evs := c.txs, len(c.events)
-	_, err = tok.LoginForOperation([]byte(testPIN))
+	_, err = tok.LoginForOperation("priv/9c", []byte(testPIN))
 	wantRV(t, "host PIN on a pad-only token", err, ck.CKR_ARGUMENTS_BAD)
 	if c.txs != txs || len(c.events) != evs {
 		t.Error("a refused host PIN reached the card")
 	}
+}
+
+// The first context login on a fresh token reads the operation key's slot only, before
+// its VERIFY: a PIN-always signature costs its slot's reads, not the whole card's.
+func TestContextLoginReadsOnlyItsSlot(t *testing.T) {
+	setEnv(t, nil)
+	m, d, tok := provisioned(t)
+	from := len(m.sent)
+	h := sha256.Sum256([]byte("only 9C"))
+	sig, err := signWithContextLogin(tok, "priv/9c", slot.OpECDSA, h[:], []byte(testPIN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ecdsa.Verify(d.pub9c, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+		t.Fatal("signature does not verify")
+	}
+	wantTrace(t, "fresh token, context login + 9C signature", m, from,
+		"GET METADATA 9C", "GET DATA 5FC10A", "VERIFY PIN", "GENERAL AUTH 9C")
 }

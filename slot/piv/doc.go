@@ -35,8 +35,8 @@
 //     else SP 800-73-4 (9E needs no PIN, 9C needs it before every use).
 //   - An empty VERIFY between a CKU_CONTEXT_SPECIFIC login and the operation would
 //     count as "another command" on a key with PIN policy always: callers must not
-//     call LoggedIn in between. For the same reason LoginForOperation, which is not
-//     told the key, first reads every slot not read yet.
+//     call LoggedIn in between. For the same reason LoginForOperation first reads the
+//     operation key's slot if it was not read yet.
 //   - Every call runs in one PC/SC transaction. A reset reported by the reader, or a
 //     PIV instruction answered 6D00 (another program selected another application),
 //     selects PIV again and counts the login as lost.
