@@ -32,6 +32,7 @@ test: deps build vet unit fuzz hwtest-ci e2e
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /hwtests)
 	$(GO) test -count=1 -race ./apdu/... ./reader/... ./slot/... ./module/...
+	$(GO) test -count=1 -tags integration ./slot/piv
 
 fuzz:
 	@bash scripts/fuzz.sh $(FUZZTIME)

@@ -133,8 +133,11 @@ func (l *Library) FindObjectsInit(h ck.ULong, tmpl []Attr) ck.ULong {
 	if rv != ck.CKR_OK {
 		return rv
 	}
-	// Private objects are visible only while the card really holds the user's login.
-	l.refreshLogin(ts, tok)
+	// Private objects are visible while the application is logged in (ts.login). The
+	// card is not asked here whether it still holds the verification (one APDU per
+	// search): a verification lost to another program is found, and the cached PIN
+	// replayed or the token logged out, by the operation that needs it (privateKeyOp)
+	// and by C_GetSessionInfo, which applications ask to learn the login state.
 	objs, err := searchObjects(tok, tmpl)
 	if err != nil {
 		return rvOf(err)
