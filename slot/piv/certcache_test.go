@@ -240,7 +240,10 @@ func TestDiskCacheReissuedCertificate(t *testing.T) {
 			der2 := bigCert(t, d, &d.rsa9a.PublicKey, 2)
 			writeCertRaw(t, m, 0x5FC105, der2)
 
+			_, in0, out0 := m.c.APDUCount()
 			got, sent := readCert9A(t, m, open(t, m))
+			_, in1, out1 := m.c.APDUCount()
+			t.Logf("stale entry: %d APDUs, %d bytes on the wire: %q", len(sent), in1-in0+out1-out0, sent)
 			if !bytes.Equal(got, der2) {
 				t.Fatal("the old certificate came from the cache")
 			}
