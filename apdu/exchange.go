@@ -46,6 +46,72 @@ const insGetResponse = 0xC0
 // Without opts.Extended every APDU is short: an Ne above 256 is sent as Le=00 and the
 // rest is expected through 61xx, which every PIV card supports.
 func Exchange(t Transmitter, cmd Command, opts Options) ([]byte, error) {
+	x, err := begin(t, cmd, opts)
+	if err != nil {
+		return nil, err
+	}
+	return x.finish()
+}
+
+// ExchangeFirst is Exchange stopped at the first answer: it sends cmd (chained when
+// needed, re-sent once on 6Cxx) and returns that answer's data without sending GET
+// RESPONSE. When the card announced more data (61xx), more is non-nil and
+// more.Rest collects the remainder; the caller may also drop it (any other command
+// discards a pending answer on the card, ISO 7816-4 §7.6.1). A final SW other than
+// 9000 and 61xx is a *StatusError, as from Exchange.
+//
+// For a cheap look at the start of a large object: with a short Ne (≤ 256) the card
+// sends at most Ne bytes in one answer.
+func ExchangeFirst(t Transmitter, cmd Command, opts Options) (data []byte, more *Pending, err error) {
+	x, err := begin(t, cmd, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if x.resp.SW&0xFF00 == 0x6100 {
+		if len(x.resp.Data) > x.maxResp {
+			return nil, nil, fmt.Errorf("%w (INS %02X, limit %d)", ErrResponseTooLong, x.ins, x.maxResp)
+		}
+		data = append([]byte(nil), x.resp.Data...)
+		return data, &Pending{x: x}, nil
+	}
+	out, err := x.finish()
+	return out, nil, err
+}
+
+// Pending is the rest of an answer announced by 61xx after ExchangeFirst.
+type Pending struct {
+	x *exchange
+}
+
+// Rest sends GET RESPONSE until the answer is complete and returns the data after the
+// part ExchangeFirst returned, or a *StatusError for a final SW other than 9000. The
+// bounds of Exchange (MaxResponse over the whole answer, MaxGetResponse) apply. It is
+// meant to be called once, right after ExchangeFirst.
+func (p *Pending) Rest() ([]byte, error) {
+	x := p.x
+	first := len(x.resp.Data)
+	out, err := x.finish()
+	if err != nil {
+		return nil, err
+	}
+	return out[first:], nil
+}
+
+// exchange is one Exchange in progress: resp is the answer to sent (the last block of
+// the command, or the latest GET RESPONSE).
+type exchange struct {
+	t       Transmitter
+	ins     byte
+	maxResp int
+	sent    Command
+	sentExt bool
+	resp    Response
+	retried bool // 6Cxx re-sent once already
+}
+
+// begin checks cmd, sends it (chaining its data on short APDUs) and handles a first
+// 6Cxx, leaving the first real answer in resp.
+func begin(t Transmitter, cmd Command, opts Options) (*exchange, error) {
 	maxResp := opts.MaxResponse
 	if maxResp <= 0 {
 		maxResp = DefaultMaxResponse
@@ -79,44 +145,56 @@ func Exchange(t Transmitter, cmd Command, opts Options) ([]byte, error) {
 		last.Data = data
 	}
 
-	// sent/sentExt is the APDU the current answer belongs to: the (last block of the)
-	// command, then each GET RESPONSE.
-	sent, sentExt := last, opts.Extended
-	resp, err := transmit(t, sent, sentExt)
-	if err != nil {
+	x := &exchange{t: t, ins: cmd.INS, maxResp: maxResp, sent: last, sentExt: opts.Extended}
+	var err error
+	if x.resp, err = transmit(t, x.sent, x.sentExt); err != nil {
 		return nil, err
 	}
+	if err := x.retryLe(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// retryLe handles 6Cxx: wrong Le, the card names the right one (ISO 7816-4 §5.1.3);
+// the same APDU is re-sent with Le=xx, once per Exchange so a card cannot make us loop.
+func (x *exchange) retryLe() error {
+	if x.resp.SW&0xFF00 != 0x6C00 || x.retried {
+		return nil
+	}
+	x.retried = true
+	x.sent.Ne = lenByte(byte(x.resp.SW))
+	var err error
+	x.resp, err = transmit(x.t, x.sent, x.sentExt)
+	return err
+}
+
+// finish collects resp and every part announced by 61xx (GET RESPONSE), bounded.
+func (x *exchange) finish() ([]byte, error) {
 	var out []byte
-	retried := false
 	for rounds := 0; ; {
-		// 6Cxx: wrong Le, the card names the right one (ISO 7816-4 §5.1.3); the same
-		// APDU is re-sent with Le=xx, once per Exchange so a card cannot make us loop.
-		if resp.SW&0xFF00 == 0x6C00 && !retried {
-			retried = true
-			sent.Ne = lenByte(byte(resp.SW))
-			if resp, err = transmit(t, sent, sentExt); err != nil {
-				return nil, err
-			}
-			continue
+		if len(out)+len(x.resp.Data) > x.maxResp {
+			return nil, fmt.Errorf("%w (INS %02X, limit %d)", ErrResponseTooLong, x.ins, x.maxResp)
 		}
-		if len(out)+len(resp.Data) > maxResp {
-			return nil, fmt.Errorf("%w (INS %02X, limit %d)", ErrResponseTooLong, cmd.INS, maxResp)
-		}
-		out = append(out, resp.Data...)
-		if resp.SW&0xFF00 != 0x6100 {
+		out = append(out, x.resp.Data...)
+		if x.resp.SW&0xFF00 != 0x6100 {
 			break
 		}
 		// 61xx: xx more bytes (00 = 256 or more) wait for GET RESPONSE.
 		if rounds++; rounds > MaxGetResponse {
-			return nil, fmt.Errorf("%w (INS %02X)", ErrTooManyChained, cmd.INS)
+			return nil, fmt.Errorf("%w (INS %02X)", ErrTooManyChained, x.ins)
 		}
-		sent, sentExt = Command{CLA: 0x00, INS: insGetResponse, Ne: lenByte(byte(resp.SW))}, false
-		if resp, err = transmit(t, sent, sentExt); err != nil {
+		x.sent, x.sentExt = Command{CLA: 0x00, INS: insGetResponse, Ne: lenByte(byte(x.resp.SW))}, false
+		var err error
+		if x.resp, err = transmit(x.t, x.sent, x.sentExt); err != nil {
+			return nil, err
+		}
+		if err := x.retryLe(); err != nil {
 			return nil, err
 		}
 	}
-	if resp.SW != SWOK {
-		return nil, &StatusError{SW: resp.SW, INS: cmd.INS}
+	if x.resp.SW != SWOK {
+		return nil, &StatusError{SW: x.resp.SW, INS: x.ins}
 	}
 	return out, nil
 }

@@ -284,3 +284,55 @@ func TestExchangeWrongLeKeepsExtendedForm(t *testing.T) {
 		t.Fatalf("re-sent % X, want % X", card.sent[1], want)
 	}
 }
+
+func TestExchangeFirstStopsAt61xx(t *testing.T) {
+	card := &scriptCard{answers: [][]byte{
+		ans(bytes.Repeat([]byte{1}, 256), 0x6100),
+		ans(bytes.Repeat([]byte{2}, 256), 0x6104),
+		ans([]byte{3, 3, 3, 3}, 0x9000),
+	}}
+	cmd := Command{INS: 0xCB, P1: 0x3F, P2: 0xFF, Data: []byte{0x5C, 1, 0x7E}, Ne: 256}
+	first, more, err := ExchangeFirst(card, cmd, Options{})
+	if err != nil || len(first) != 256 || more == nil {
+		t.Fatalf("first: %d bytes, more %v, %v", len(first), more, err)
+	}
+	if len(card.sent) != 1 {
+		t.Fatalf("sent %d APDUs before Rest, want 1", len(card.sent))
+	}
+	rest, err := more.Rest()
+	if err != nil || len(rest) != 260 || rest[0] != 2 || rest[259] != 3 {
+		t.Fatalf("rest: %d bytes, %v", len(rest), err)
+	}
+	if want := mustHex(t, "00C0000004"); len(card.sent) != 3 || !bytes.Equal(card.sent[2], want) {
+		t.Fatalf("sent % X", card.sent)
+	}
+}
+
+func TestExchangeFirstComplete(t *testing.T) {
+	card := &scriptCard{answers: [][]byte{ans(nil, 0x6C02), ans([]byte{1, 2}, 0x9000)}}
+	got, more, err := ExchangeFirst(card, Command{INS: 0xCB, Ne: 256}, Options{})
+	if err != nil || more != nil || !bytes.Equal(got, []byte{1, 2}) {
+		t.Fatalf("got % X, more %v, %v", got, more, err)
+	}
+	card = &scriptCard{answers: [][]byte{ans(nil, 0x6A82)}}
+	_, more, err = ExchangeFirst(card, Command{INS: 0xCB, Ne: 256}, Options{})
+	if !IsNotFound(err) || more != nil {
+		t.Fatalf("more %v, err %v", more, err)
+	}
+}
+
+func TestExchangeFirstBounded(t *testing.T) {
+	card := &scriptCard{answers: [][]byte{ans(make([]byte, 200), 0x6100)}}
+	if _, _, err := ExchangeFirst(card, Command{INS: 0xCB, Ne: 256}, Options{MaxResponse: 100}); !errors.Is(err, ErrResponseTooLong) {
+		t.Fatalf("err = %v", err)
+	}
+	// A card that keeps answering 61xx: Rest stops after MaxGetResponse rounds.
+	card = &scriptCard{answers: [][]byte{ans(nil, 0x6100)}}
+	_, more, err := ExchangeFirst(card, Command{INS: 0xCB, Ne: 256}, Options{})
+	if err != nil || more == nil {
+		t.Fatalf("more %v, err %v", more, err)
+	}
+	if _, err := more.Rest(); !errors.Is(err, ErrTooManyChained) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -49,7 +49,15 @@ cd "$repo" || exit 1
 echo "# module: ${P11_MODULE:-$repo/build/libpcsc11.so}"
 echo "# reader: ${PCSC11_HWTEST_READER:-(any)}"
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+# The module's disk cache of certificates (docs/cache.md) is on by default: one
+# directory for this run, shared by its tests (as by one user's programs), never ~/.cache.
+if [[ -z ${PCSC11_CACHE_DIR:-} ]]; then
+	PCSC11_CACHE_DIR=$(mktemp -d /tmp/pcsc11-cache.XXXXXX)
+	export PCSC11_CACHE_DIR
+	trap 'rm -f "$out"; rm -rf "$PCSC11_CACHE_DIR"' EXIT
+else
+	trap 'rm -f "$out"' EXIT
+fi
 for app in "${apps[@]}"; do
 	t=$here/test-$app.sh
 	if [[ ! -x $t ]]; then

@@ -6,6 +6,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 go=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 failed=()
+# The module's disk cache of certificates (docs/cache.md) is on by default: give it a
+# directory of this run, so that every part exercises it and none touches ~/.cache.
+if [ -z "${PCSC11_CACHE_DIR:-}" ]; then
+  PCSC11_CACHE_DIR=$(mktemp -d /tmp/pcsc11-cache.XXXXXX)
+  export PCSC11_CACHE_DIR
+  trap 'rm -rf "$PCSC11_CACHE_DIR"' EXIT
+fi
 
 part() {
   local name=$1; shift

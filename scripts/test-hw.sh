@@ -13,6 +13,14 @@ if [ "$(id -u)" -eq 0 ] && unshare --mount --net true 2>/dev/null; then
   export PCSC11_RIG_NAMESPACE=1
   export PCSC11_RIG_DIR=${PCSC11_RIG_DIR:-/tmp/pcsc11-rig-test.$$}
 fi
+# The module's disk cache of certificates (docs/cache.md) is on by default: one
+# directory for this run (the suite and the PIN-pad test), so that every part
+# exercises it and none touches ~/.cache.
+if [ -z "${PCSC11_CACHE_DIR:-}" ]; then
+  PCSC11_CACHE_DIR=$(mktemp -d /tmp/pcsc11-cache.XXXXXX)
+  export PCSC11_CACHE_DIR
+  trap 'rm -rf "$PCSC11_CACHE_DIR"' EXIT
+fi
 status=0
 hwtests/rig.sh run bash scripts/hw-suite.sh || status=1
 

@@ -23,6 +23,8 @@ Exits 3 when pcscd cannot be reached, else 0 (also with no reader).
 
 // configVars are the variables the module and the PC/SC client read, with what they do.
 var configVars = []struct{ name, meaning string }{
+	{"PCSC11_CACHE", "0/off: no disk cache of certificates (docs/cache.md); on by default"},
+	{"PCSC11_CACHE_DIR", "the disk cache's directory (default $XDG_CACHE_HOME/pcsc11, ~/.cache/pcsc11)"},
 	{"PCSC11_DEBUG", "module log on when set (not 0); the word apdu adds an APDU trace"},
 	{"PCSC11_LOG", "file for the log and trace (default stderr)"},
 	{"PCSC11_PIN_CACHE", "session (default), off, or a duration: how long the module keeps a verified PIN"},

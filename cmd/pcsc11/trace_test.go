@@ -37,6 +37,9 @@ func TestMain(m *testing.M) {
 		fmt.Sscan(code, &n)
 		os.Exit(n)
 	}
+	// The PIV driver's disk cache stays off: tests must not read or write the
+	// user's ~/.cache/pcsc11 (the driver's own tests cover the cache).
+	os.Setenv("PCSC11_CACHE", "0")
 	os.Exit(m.Run())
 }
 

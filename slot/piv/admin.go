@@ -73,6 +73,7 @@ func (a *adminData) encode() []byte {
 // putData is PUT DATA 00 DB 3F FF with 5C <tag> 53 <content> (SP 800-73-4 part 2,
 // 3.3.1); empty content deletes the object. Needs the management key.
 func (t *Token) putData(tag uint32, content []byte) error {
+	t.disk.Delete(tag) // whatever the outcome, the disk copy may be stale now
 	data := apdu.EncodeTLV(0x5C, tagBytes(tag))
 	data = apdu.AppendTLV(data, 0x53, content)
 	_, err := t.exchange(apdu.Command{INS: insPutData, P1: 0x3F, P2: 0xFF, Data: data})

@@ -31,15 +31,35 @@ const (
 // refuse them.
 func (t *Token) exchange(cmd apdu.Command) ([]byte, error) {
 	out, err := t.exchangeOnce(cmd)
-	if err != nil && cmd.INS != insSelect && (cmd.INS < 0xF0 || t.yubikey) &&
-		swIs(err, apdu.SWInsNotSupported, apdu.SWClaNotSupported) {
-		t.lostSecurity()
-		if serr := t.selectApp(); serr != nil {
-			return nil, err
-		}
+	if t.reselect(cmd, err) {
 		return t.exchangeOnce(cmd)
 	}
 	return out, err
+}
+
+// exchangeFirst is exchange stopped at the card's first answer (apdu.ExchangeFirst):
+// more is non-nil when the card announced more data with 61xx. Always a short APDU
+// when cmd allows it.
+func (t *Token) exchangeFirst(cmd apdu.Command) (out []byte, more *apdu.Pending, err error) {
+	send := func() ([]byte, *apdu.Pending, error) {
+		return apdu.ExchangeFirst(t.card, cmd, apdu.Options{})
+	}
+	out, more, err = send()
+	if t.reselect(cmd, err) {
+		return send()
+	}
+	return out, more, err
+}
+
+// reselect: err says another application is selected (see exchange); PIV was
+// selected again and cmd may be re-sent.
+func (t *Token) reselect(cmd apdu.Command, err error) bool {
+	if err == nil || cmd.INS == insSelect || (cmd.INS >= 0xF0 && !t.yubikey) ||
+		!swIs(err, apdu.SWInsNotSupported, apdu.SWClaNotSupported) {
+		return false
+	}
+	t.lostSecurity()
+	return t.selectApp() == nil
 }
 
 func (t *Token) exchangeOnce(cmd apdu.Command) ([]byte, error) {
@@ -113,20 +133,20 @@ func (t *Token) getSerial() (uint32, error) {
 // getData reads a data object: GET DATA 00 CB 3F FF with 5C <tag>; the answer is
 // 53 <content>, which is unwrapped. An absent object is an apdu.IsNotFound error.
 func (t *Token) getData(tag uint32) ([]byte, error) {
-	var tb []byte
-	switch {
-	case tag <= 0xFF:
-		tb = []byte{byte(tag)}
-	case tag <= 0xFFFF:
-		tb = []byte{byte(tag >> 8), byte(tag)}
-	default:
-		tb = []byte{byte(tag >> 16), byte(tag >> 8), byte(tag)}
-	}
-	out, err := t.exchange(apdu.Command{INS: insGetData, P1: 0x3F, P2: 0xFF,
-		Data: apdu.EncodeTLV(0x5C, tb), Ne: apdu.MaxExtendNe})
+	out, err := t.exchange(getDataCmd(tag, apdu.MaxExtendNe))
 	if err != nil {
 		return nil, err
 	}
+	return unwrapData(tag, out)
+}
+
+// getDataCmd is GET DATA of object tag expecting ne bytes.
+func getDataCmd(tag uint32, ne int) apdu.Command {
+	return apdu.Command{INS: insGetData, P1: 0x3F, P2: 0xFF, Data: apdu.EncodeTLV(0x5C, tagBytes(tag)), Ne: ne}
+}
+
+// unwrapData takes the content out of a GET DATA answer (53 <content>).
+func unwrapData(tag uint32, out []byte) ([]byte, error) {
 	v, ok, err := apdu.Find(out, 0x53)
 	if err != nil || !ok {
 		return nil, fmt.Errorf("piv: GET DATA %X: answer is not a 53 object", tag)

@@ -21,6 +21,15 @@
 // Every key slot is read at most once for the token's life, whichever call reads it;
 // a write forgets the slot it changed, InitToken and Invalidate forget all of them.
 //
+// Across processes, certificate containers are kept on disk (certcache.go, package
+// diskcache, docs/cache.md) for YubiKeys with a serial, unless PCSC11_CACHE=0. An
+// entry is used only after one short GET DATA of the object (Le 256, its 61xx not
+// followed) returned bytes the entry starts with: 1 APDU for a certificate that
+// costs 1 + n GET RESPONSE with short APDUs, and 1 either way with extended ones
+// (fewer bytes). A stale entry costs nothing more with short APDUs (the answer is
+// continued) and one GET DATA more with extended ones. Every PUT DATA drops the
+// object's entry, InitToken the card's file.
+//
 // Choices worth knowing:
 //   - On YubiKey 5.3+ a certificate container is only read for a slot that holds a key
 //     (GET METADATA says so): a certificate alone in an empty slot is not listed there

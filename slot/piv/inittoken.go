@@ -82,6 +82,7 @@ func (t *Token) InitToken(soPIN []byte, label string) error {
 		clear(t.soPUK)
 		t.soPUK = nil
 		t.forgetObjects()
+		t.disk.Clear() // the reset below empties every certificate container
 		t.knownPub, t.knownCerts = nil, nil
 		t.labelRead = false
 

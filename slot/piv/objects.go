@@ -192,7 +192,7 @@ func (t *Token) readSlot(s keySlot) (*keyInfo, error) {
 		}
 	}
 	if readCert {
-		data, err := t.getData(s.object)
+		data, err := t.getCertData(s.object)
 		switch {
 		case err == nil:
 			c, perr := parseCertContainer(data)

@@ -10,6 +10,7 @@ import (
 	"github.com/pcsc11/pcsc11/ck"
 	"github.com/pcsc11/pcsc11/reader"
 	"github.com/pcsc11/pcsc11/slot"
+	"github.com/pcsc11/pcsc11/slot/piv/diskcache"
 )
 
 // Options tune a token.
@@ -44,6 +45,10 @@ type Token struct {
 	serial   uint32
 	hasSer   bool
 	extended bool // send extended APDUs (YubiKey 4+)
+
+	// disk is the on-disk cache of certificate containers (certcache.go); nil for a
+	// card without a YubiKey serial or with PCSC11_CACHE=0.
+	disk *diskcache.Cache
 
 	chuidSerial string // serial derived from the CHUID, computed on demand
 	chuidRead   bool
@@ -111,6 +116,7 @@ func Open(card reader.Card, readerName string, opts Options) (slot.Token, error)
 	if err != nil {
 		return nil, err
 	}
+	t.openDiskCache()
 	return t, nil
 }
 
