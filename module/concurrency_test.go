@@ -30,6 +30,15 @@ func (g *gatedToken) PrivateKeyOp(key string, op slot.KeyOp, in []byte) ([]byte,
 	return g.fakeToken.PrivateKeyOp(key, op, in)
 }
 
+// Login waits at the gate for a PIN-pad entry (pin == nil), as a user typing.
+func (g *gatedToken) Login(userType ck.ULong, pin []byte) error {
+	if pin == nil {
+		g.entered <- struct{}{}
+		<-g.release
+	}
+	return g.fakeToken.Login(userType, pin)
+}
+
 // twoCardLib is a library with the usual fake card in slot 0 and a gated card in slot 1.
 func twoCardLib(t *testing.T) (*Library, *gatedToken) {
 	t.Helper()
@@ -168,4 +177,51 @@ func TestCardOperationSurvivesCloseAndFinalize(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A PIN typed on the reader's PIN pad takes seconds: meanwhile other threads and the
+// other card go on, and the login is applied only to a session that still exists.
+func TestPINPadEntryDoesNotBlockOthers(t *testing.T) {
+	sum := sha256.Sum256([]byte("pin pad"))
+	t.Run("completes", func(t *testing.T) {
+		l, g := twoCardLib(t)
+		g.protected = true
+		s1, rv := l.OpenSession(1, ck.CKF_SERIAL_SESSION)
+		wantRV(t, "OpenSession", rv, ck.CKR_OK)
+		s0, k0 := loggedInOn(t, l, 0)
+		done := make(chan ck.ULong, 1)
+		go func() { done <- l.Login(s1, ck.CKU_USER, nil) }()
+		<-g.entered
+		within(t, "a signature on the other card during a PIN-pad entry", func() {
+			wantRV(t, "Sign on slot 0", (<-startSign(t, l, s0, k0, sum[:])).rv, ck.CKR_OK)
+		})
+		within(t, "C_GetSessionInfo on the entering session", func() {
+			info, rv := l.GetSessionInfo(s1)
+			wantRV(t, "GetSessionInfo", rv, ck.CKR_OK)
+			if info.State != ck.CKS_RO_PUBLIC_SESSION {
+				t.Errorf("state %d during the entry, want public", info.State)
+			}
+		})
+		g.open()
+		wantRV(t, "PIN-pad Login", <-done, ck.CKR_OK)
+		info, _ := l.GetSessionInfo(s1)
+		if info.State != ck.CKS_RO_USER_FUNCTIONS {
+			t.Errorf("state %d after the entry, want user functions", info.State)
+		}
+	})
+	t.Run("session closed meanwhile", func(t *testing.T) {
+		l, g := twoCardLib(t)
+		g.protected = true
+		s1, _ := l.OpenSession(1, ck.CKF_SERIAL_SESSION)
+		done := make(chan ck.ULong, 1)
+		go func() { done <- l.Login(s1, ck.CKU_USER, nil) }()
+		<-g.entered
+		within(t, "C_CloseSession during the entry", func() { wantRV(t, "CloseSession", l.CloseSession(s1), ck.CKR_OK) })
+		g.open()
+		wantRV(t, "PIN-pad Login of a closed session", <-done, ck.CKR_SESSION_HANDLE_INVALID)
+		s2, _ := l.OpenSession(1, ck.CKF_SERIAL_SESSION)
+		if info, _ := l.GetSessionInfo(s2); info.State != ck.CKS_RO_PUBLIC_SESSION {
+			t.Errorf("a new session inherited the abandoned login: state %d", info.State)
+		}
+	})
 }

@@ -41,10 +41,11 @@ func strictThreads() bool {
 //
 // One mutex guards all state and is held across most card calls too: Cryptoki calls
 // of different threads are serialized, which keeps login state, handles and operations
-// consistent. Two kinds of call run without it: C_WaitForSlotEvent (it blocks for
-// long), and the card exchange of a private-key operation (privateKeyOp → cardCall),
-// so that two cards sign in parallel and quick calls of other threads are not held up
-// by a signature; the operation's state is detached from its session before then.
+// consistent. Three kinds of call run without it: C_WaitForSlotEvent (it blocks for
+// long), the card exchange of a private-key operation (privateKeyOp → cardCall), so
+// that two cards sign in parallel and quick calls of other threads are not held up by
+// a signature (the operation's state is detached from its session before then), and a
+// C_Login whose PIN is typed on the reader's PIN pad (whileEntering).
 type Library struct {
 	mu      sync.Mutex
 	factory ManagerFactory

@@ -49,10 +49,17 @@ func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
 		}
 		(*held).wipe() // a second context login replaces the first
 		*held = nil
-		hold, err := contextLogin(tok, key, pin)
+		var hold *contextHold
+		var err error
+		stillOurs := l.whileEntering(pin, func() { hold, err = contextLogin(tok, key, pin) })
 		if err != nil {
 			Logf("C_Login(context specific) session %d: %v", h, err)
 			return rvOf(err)
+		}
+		if !stillOurs(s, ts) || !sameOperation(s, authed) {
+			// The session, card or operation went away during the PIN-pad entry.
+			hold.wipe()
+			return ck.CKR_OPERATION_NOT_INITIALIZED
 		}
 		*authed, *held = true, hold
 		return ck.CKR_OK
@@ -79,7 +86,15 @@ func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
 			}
 		}
 	}
-	if err := tok.Login(userType, pin); err != nil {
+	var err error
+	stillOurs := l.whileEntering(pin, func() { err = tok.Login(userType, pin) })
+	if !stillOurs(s, ts) {
+		// The session or the card went away during the PIN-pad entry; closing the
+		// token's last session logged the card out after the entry (the driver
+		// serializes the two).
+		return ck.CKR_SESSION_HANDLE_INVALID
+	}
+	if err != nil {
 		Logf("C_Login(%d) session %d: %v", userType, h, err)
 		if ts.login == userType { // a new login after the card lost the old one
 			ts.login = loginNone
@@ -131,4 +146,39 @@ func (l *Library) Logout(h ck.ULong) ck.ULong {
 		return rvOf(err)
 	}
 	return ck.CKR_OK
+}
+
+// whileEntering runs login, the card's part of C_Login (l.mu held on entry and on
+// return). A PIN typed on the reader's PIN pad (pin == nil) takes as long as the user
+// takes, up to the reader's timeout: l.mu is released meanwhile, so that other threads
+// and other cards are not stopped for that long (the driver serializes calls on this
+// card). The returned check tells afterwards whether session s and token state ts are
+// still current; the caller must not apply the login otherwise. A PIN given by the
+// application is verified in milliseconds, with l.mu held, and the check is then
+// always true.
+func (l *Library) whileEntering(pin []byte, login func()) (stillOurs func(s *session, ts *tokenState) bool) {
+	if pin != nil {
+		login()
+		return func(*session, *tokenState) bool { return true }
+	}
+	l.mu.Unlock()
+	login()
+	l.mu.Lock()
+	return func(s *session, ts *tokenState) bool {
+		return l.initialized && l.sessions[s.handle] == s && l.tokens[ts.slot] == ts
+	}
+}
+
+// sameOperation reports whether authed still points into the operation of s that
+// needs the context-specific login: the operation may have ended, been cancelled or
+// replaced while l.mu was released for a PIN-pad entry.
+func sameOperation(s *session, authed *bool) bool {
+	switch {
+	case s.sign != nil && authed == &s.sign.contextAuthed:
+	case s.decrypt != nil && authed == &s.decrypt.contextAuthed:
+	case s.msgSign != nil && authed == &s.msgSign.contextAuthed:
+	default:
+		return false
+	}
+	return true
 }
