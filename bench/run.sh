@@ -46,10 +46,11 @@ modules() {
 	echo "ykcs11|/usr/lib/x86_64-linux-gnu/libykcs11.so|ykcs11 $(pkgver ykcs11)"
 }
 
-# lat_args: the latency model of the virtual card. Preferred: the card's own flags
-# (2 ms per APDU, 80 ms per RSA-2048 and 30 ms per P-256 private-key operation, about
-# a YubiKey 5 over USB). Until the card has them, its fault injector's "slow" mode
-# delays every answer by 2 ms, which models the per-APDU cost only.
+# lat_args: the latency model of the virtual card (docs/virtual-card.md, "Latency
+# model"): 2 ms per APDU, 80 ms per RSA-2048 and 30 ms per P-256 private-key
+# operation, about a YubiKey 5 over USB. A card binary without these flags (an old
+# build) falls back to its fault injector's "slow" mode, 2 ms on every answer, which
+# models the per-APDU cost only.
 lat_args() {
 	if [[ -n ${BENCH_LAT_ARGS:-} ]]; then
 		echo "$BENCH_LAT_ARGS"

@@ -187,6 +187,7 @@ func (c *Card) privateKeyOp(alg, ref byte, el map[uint32][]byte, justVerified bo
 	if !ok {
 		return nil, apdu.SWIncorrectData
 	}
+	c.lastWork = Work{Kind: WorkPrivateKey, Alg: k.alg}
 	return apdu.EncodeTLV(0x7C, apdu.EncodeTLV(tagResponse, out)), apdu.SWOK
 }
 

@@ -58,6 +58,7 @@ type Card struct {
 	pending   []byte // response bytes waiting for GET RESPONSE
 	dirty     bool   // persistent state changed by the current command
 	resetGen  uint64 // bumped by every power-off/reset (Memory reports ErrCardReset)
+	lastWork  Work   // the costly part of the last command (latency.go)
 	cmds      uint64
 	bytesIn   uint64
 	bytesOut  uint64

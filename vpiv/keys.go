@@ -303,5 +303,6 @@ func (c *Card) generate(cmd apdu.Command) ([]byte, uint16) {
 	}
 	c.st.keys[cmd.P2] = &slotKey{alg: algV[0], pinPolicy: pp, touchPolicy: tp, origin: originGenerated, priv: priv}
 	c.dirty = true
+	c.lastWork = Work{Kind: WorkKeygen, Alg: algV[0]}
 	return apdu.EncodeTLV(0x7F49, publicKeyTLVs(priv)), apdu.SWOK
 }

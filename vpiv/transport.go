@@ -47,6 +47,7 @@ func (c *Card) Process(raw []byte) (resp []byte) {
 	defer c.mu.Unlock()
 	c.cmds++
 	c.bytesIn += uint64(len(raw))
+	c.lastWork = Work{}
 	defer func() {
 		if r := recover(); r != nil {
 			c.chain, c.chaining, c.pending = nil, false, nil

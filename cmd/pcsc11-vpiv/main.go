@@ -35,6 +35,7 @@ type config struct {
 	serial                                  uint64
 	removeAfter, injectDelay                time.Duration
 	injectEvery                             int
+	latency                                 vpiv.Latency
 	trace                                   bool
 	printRoot                               bool
 }
@@ -54,6 +55,10 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	fs.StringVar(&c.inject, "inject", "", "fault injection for robustness tests: "+vpcd.InjectModes())
 	fs.IntVar(&c.injectEvery, "inject-every", 1, "apply --inject to every Nth eligible response")
 	fs.DurationVar(&c.injectDelay, "inject-delay", 2*time.Second, "delay for --inject slow")
+	fs.DurationVar(&c.latency.APDU, "latency-apdu", 0, "latency model: answer every APDU this late (e.g. 2ms, about a YubiKey over USB; GET RESPONSE and chained parts included)")
+	fs.DurationVar(&c.latency.RSA, "latency-rsa", 0, "latency model: extra time for an RSA-2048 private-key operation (e.g. 80ms); RSA-1024/3072/4096 take 1/3, 3 and 6 times that")
+	fs.DurationVar(&c.latency.EC, "latency-ec", 0, "latency model: extra time for a P-256 private-key operation, signature or ECDH (e.g. 30ms); P-384 1.5 times, Ed25519/X25519 the same")
+	fs.DurationVar(&c.latency.Keygen, "latency-keygen", 0, "latency model: extra time for generating a P-256 key (e.g. 50ms); P-384 1.5 times, RSA-1024/2048/3072/4096 20, 60, 150, 300 times")
 	fs.StringVar(&c.send, "send", "", "client mode: send this command (remove, insert, status, quit) to the running card's --control socket, print the answer and exit")
 	fs.BoolVar(&c.printRoot, "print-attestation-root", false, "print the virtual attestation root CA certificate (PEM: what verifiers such as 'pcsc11 attest --roots' trust) and exit")
 	fs.BoolVar(&c.trace, "trace", false, "log APDU headers and status words (PINs, keys and response data are never logged)")
@@ -81,6 +86,11 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	}
 	if c.removeAfter < 0 {
 		return nil, errors.New("--remove-after must not be negative")
+	}
+	for name, d := range map[string]time.Duration{"apdu": c.latency.APDU, "rsa": c.latency.RSA, "ec": c.latency.EC, "keygen": c.latency.Keygen} {
+		if d < 0 {
+			return nil, fmt.Errorf("--latency-%s %v must not be negative", name, d)
+		}
 	}
 	return c, nil
 }
@@ -137,6 +147,10 @@ func run(cfg *config) error {
 		Inject: inj,
 		Logf:   log.Printf,
 		Trace:  cfg.trace,
+	}
+	if lat := cfg.latency; lat != (vpiv.Latency{}) {
+		client.Latency = func() time.Duration { return lat.Delay(card.LastWork()) }
+		log.Printf("latency model: %v per APDU, RSA-2048 %v, P-256 %v, P-256 keygen %v", lat.APDU, lat.RSA, lat.EC, lat.Keygen)
 	}
 	if cfg.pinpadPort != 0 {
 		client.Addr = net.JoinHostPort(cfg.host, strconv.Itoa(cfg.pinpadPort))

@@ -11,9 +11,13 @@ import (
 // backoff when the connection drops (pcscd restarted). Remove disconnects and stays
 // away, which pcscd sees as the card leaving the reader; Insert comes back.
 type Client struct {
-	Addr        string
-	Card        Card
-	Inject      *Injector
+	Addr   string
+	Card   Card
+	Inject *Injector
+	// Latency, when set, is how long after processing a command its answer is sent
+	// (the latency model of a real card: --latency-*). It is called with Card's lock
+	// held, right after the command; the wait itself holds no lock.
+	Latency     func() time.Duration
 	Logf        Logf
 	Trace       bool          // log APDU headers and status words (secrets redacted)
 	PINPad      PINPad        // set when connected to pcsc11's PIN-pad reader (--pinpad-port)
@@ -144,7 +148,7 @@ func (c *Client) Run(ctx context.Context) error {
 			continue
 		}
 		c.Logf.printf("card inserted: connected to vpcd at %s", c.Addr)
-		s := &session{conn: conn, card: c.Card, mu: &c.cardMu, inject: c.Inject, logf: c.Logf, trace: c.Trace, pinpad: c.PINPad}
+		s := &session{conn: conn, card: c.Card, mu: &c.cardMu, inject: c.Inject, latency: c.Latency, logf: c.Logf, trace: c.Trace, pinpad: c.PINPad}
 		err = s.serve(ctx)
 		c.detach(conn)
 		// A card leaving the reader loses power and with it every security status.

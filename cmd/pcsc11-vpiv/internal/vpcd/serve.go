@@ -38,13 +38,14 @@ func (l Logf) printf(format string, args ...any) {
 // session is one vpcd connection. mu serialises card access with the control socket
 // (status reads counters while APDUs are processed).
 type session struct {
-	conn   net.Conn
-	card   Card
-	mu     *sync.Mutex
-	inject *Injector
-	logf   Logf
-	trace  bool
-	pinpad PINPad // nil: plain vpcd
+	conn    net.Conn
+	card    Card
+	mu      *sync.Mutex
+	inject  *Injector
+	latency func() time.Duration // nil: answer at once
+	logf    Logf
+	trace   bool
+	pinpad  PINPad // nil: plain vpcd
 }
 
 // serve answers vpcd's messages until the connection fails or ctx ends. A clean close
@@ -120,6 +121,9 @@ func (s *session) handle(msg []byte) (out []byte, delay time.Duration, answer bo
 	}
 	resp := s.card.Process(msg)
 	resp, delay = s.inject.Apply(msg, resp)
+	if s.latency != nil {
+		delay += s.latency()
+	}
 	if s.trace {
 		s.logf.printf("< %s", DescribeResponse(resp))
 	}
