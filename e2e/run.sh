@@ -13,8 +13,6 @@
 #                it must hold the demo card's keys and PIN, and the tests that remove
 #                the card are skipped (others may be using it)
 #   E2E_KEEP=1   keep each test's work directory (logs) under /tmp
-#   E2E_FIREFOX_CLIENTAUTH=1  also run Firefox's client-certificate page fetch (skipped
-#                otherwise: see docs/firefox.md, "Status", for why)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Firefox ESR, headless: policies.json (SecurityDevices) loads the module and Firefox
-# exits by itself. With E2E_FIREFOX_CLIENTAUTH=1 also: with automatic client-certificate
-# selection Firefox fetches a page from a local TLS server that requires a client
-# certificate, signing with the Card Authentication key (9E, no PIN); the server
-# (gnutls-serv) logs the certificate it saw, and the screenshot is kept as an artifact
-# (E2E_ARTIFACTS, default build/e2e-artifacts/firefox.png). See docs/firefox.md.
+# exits by itself. Then, with automatic client-certificate selection, Firefox fetches a
+# page from a local TLS server that requires a client certificate, signing with the
+# Card Authentication key (9E) after asking for the PIN (answered in its own dialog,
+# through Marionette); the server (gnutls-serv) logs the certificate it saw and shows it
+# on the page, and a screenshot of the page is kept as an artifact (E2E_ARTIFACTS,
+# default build/e2e-artifacts/firefox.png). See docs/firefox.md.
 # shellcheck source=e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_module firefox
@@ -55,7 +56,7 @@ JSON
 
 # The server requires a client certificate and names the 9E certificate as its trusted
 # CA, so Firefox's automatic choice is 9E. gnutls-serv (it serves connections in
-# parallel, as Firefox needs) logs the certificate each client presented.
+# parallel, as Firefox needs) describes the client's certificate on the page.
 port=$(free_port)
 bg gnutls-serv ${E2E_FIREFOX_PRIORITY:+--priority "$E2E_FIREFOX_PRIORITY"} --http -p "$port" --x509certfile "$WORK/srv.pem" --x509keyfile "$WORK/srv.key" \
 	--x509cafile "$WORK/cert-04.pem" --require-client-cert >"$WORK/server.log" 2>&1 >/dev/null
@@ -87,32 +88,40 @@ if [[ $rc == 0 ]]; then
 else
 	notok "Firefox with the module loaded exits cleanly (status $rc after ${took}s; 124 = killed by the time limit)" "$WORK/firefox.log"
 fi
-if [[ ${E2E_FIREFOX_CLIENTAUTH:-0} != 1 ]]; then
-	skip "Firefox client-certificate login with 9E (headless Firefox stalls after the token signs, with any module: docs/firefox.md; E2E_FIREFOX_CLIENTAUTH=1 runs it)"
-	exit 0
-fi
-# To pick a client certificate Firefox logs in to every token that is not marked
-# "friendly" (certificates readable without login), and a headless Firefox cannot ask
-# for a PIN: it would wait for ever. The card's certificates are public, so say so;
-# the 9E key needs no PIN.
-modutil -dbdir "sql:$prof" -force -default pcsc11 -mechanisms FRIENDLY >"$WORK/modutil.log" 2>&1 ||
-	notok "modutil -default pcsc11 -mechanisms FRIENDLY" "$WORK/modutil.log"
+# Run 2: Firefox, driven through Marionette (its built-in remote protocol,
+# e2e/ff-marionette.py), fetches the page that requires a client certificate. As for
+# any token not marked "friendly", Firefox logs in before it picks a client
+# certificate and asks for the PIN: the script types it into Firefox's own PIN dialog,
+# as a user would. (A "friendly" token that Firefox never logs in to makes it stall in
+# the handshake, with any module: Mozilla bug 1872998, docs/firefox.md.)
 rm -f "$artifacts/firefox.png"
-
-# Run 2: fetch the page that requires a client certificate.
+mport=$(free_port)
+printf 'user_pref("marionette.port", %d);\n' "$mport" >>"$prof/user.js"
 start=$SECONDS
-firefox "https://localhost:$port/pcsc11-e2e"
+HOME=$WORK/home MOZ_CRASHREPORTER_DISABLE=1 timeout -k 5 "${E2E_FIREFOX_TIMEOUT:-90}" unshare --mount -- sh -c '
+	mount --bind "$1" /etc/firefox/policies && shift && exec "$@"' sh "$WORK/policies" \
+	"$ff" --headless --no-remote --profile "$prof" --marionette --remote-allow-system-access \
+	>>"$WORK/firefox.log" 2>&1 &
+ffpid=$!
+PCSC11_PIN=$E2E_PIN FF_TIMEOUT=60 python3 "$REPO/e2e/ff-marionette.py" --answer-pin "$mport" \
+	"https://localhost:$port/pcsc11-e2e" "$artifacts/firefox.png" >"$WORK/marionette.log" 2>&1
+mrc=$?
+wait "$ffpid"
 rc=$?
 took=$((SECONDS - start))
+cat "$WORK/marionette.log" >>"$WORK/firefox.log"
 
-if grep -q 'Subject: CN=pcsc11 demo Card Authentication,O=pcsc11' "$WORK/server.log"; then
-	ok "Firefox authenticated with the 9E certificate (server log: $(grep -m1 -o 'Subject: CN=pcsc11 demo Card Authentication' "$WORK/server.log"))"
+# gnutls-serv --http describes, on the page it serves, the client certificate it
+# received and verified: that is the server's own proof of what Firefox presented.
+if [[ $mrc == 0 ]] && grep -q 'page text: .*X.509 Certificate Information: .*Subject: CN=pcsc11 demo Card Authentication,O=pcsc11' "$WORK/marionette.log"; then
+	ok "Firefox fetched the page with the 9E client certificate after asking for the PIN (the server's page: $(grep -o 'Subject: CN=pcsc11 demo Card Authentication,O=pcsc11' "$WORK/marionette.log" | head -1))"
 else
 	cat "$WORK/server.log" >>"$WORK/firefox.log"
-	notok "Firefox fetched the page with the 9E client certificate" "$WORK/firefox.log"
+	notok "Firefox fetched the page with the 9E client certificate (Marionette exit $mrc)" "$WORK/firefox.log"
 fi
-if [[ -s $artifacts/firefox.png ]] && file "$artifacts/firefox.png" 2>/dev/null | grep -q PNG; then
-	ok "screenshot saved: $artifacts/firefox.png"
+variety=$(sed -n 's/^screenshot: .*, \([0-9]*\) distinct pixel-data bytes$/\1/p' "$WORK/marionette.log")
+if [[ -s $artifacts/firefox.png ]] && file "$artifacts/firefox.png" 2>/dev/null | grep -q PNG && ((${variety:-0} > 16)); then
+	ok "screenshot of the page saved: $artifacts/firefox.png (not blank: $variety distinct pixel-data bytes)"
 else
 	notok "screenshot saved: $artifacts/firefox.png" "$WORK/firefox.log"
 fi
