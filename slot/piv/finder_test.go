@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
@@ -305,7 +306,7 @@ func TestS2Driver(t *testing.T) {
 	lookup("cert/9a") // and the value
 	find()            // the private key, hidden before login
 	login(t, tok, ck.CKU_USER)
-	find() // after login: the module does not ask the card again (module/objects.go)
+	find()            // after login: the module does not ask the card again (module/objects.go)
 	lookup("priv/9a") // C_SignInit
 	block := make([]byte, 256)
 	block[1] = 1
@@ -396,5 +397,50 @@ func TestFinderAfterWrites(t *testing.T) {
 	}
 	if _, ok, _ := tok.Object("priv/9d"); ok {
 		t.Error("priv/9d after InitToken")
+	}
+}
+
+// A question about objects already read is answered while another call holds the card
+// for an exchange (the module asks one for every C_SignInit, under its library lock:
+// waiting for a signature there would stop every other card's threads).
+func TestCachedObjectsDoNotWaitForTheCard(t *testing.T) {
+	m, _, tok := provisioned(t)
+	login(t, tok, ck.CKU_USER)
+	if _, _, err := tok.Object("priv/9a"); err != nil { // reads slot 9A
+		t.Fatal(err)
+	}
+	inCard, release := make(chan struct{}), make(chan struct{})
+	m.transmitFn = func(cmd []byte) ([]byte, error) {
+		if cmd[1] == insGeneralAuth {
+			close(inCard)
+			<-release
+		}
+		return m.mem.Transmit(cmd)
+	}
+	done := make(chan error, 1)
+	go func() {
+		block := make([]byte, 256)
+		block[1] = 1
+		_, err := tok.PrivateKeyOp("priv/9a", slot.OpRSARaw, block)
+		done <- err
+	}()
+	<-inCard
+	answered := make(chan bool, 1)
+	go func() {
+		_, ok, err := tok.Object("priv/9a")
+		objs, err2 := tok.ObjectsWithID([]byte{1})
+		answered <- ok && err == nil && err2 == nil && len(objs) > 0
+	}()
+	select {
+	case ok := <-answered:
+		if !ok {
+			t.Error("cached lookups failed during the exchange")
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("a lookup of an object already read waited for the card exchange")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("signature: %v", err)
 	}
 }

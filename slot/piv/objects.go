@@ -34,9 +34,28 @@ type keyInfo struct {
 // as the full enumeration, and a slot is never read twice. Writes forget the slot they
 // changed (forgetSlot); Invalidate and InitToken forget everything.
 
+// What was read is also published under t.cache, a lock of its own: t.mu is held
+// for the whole of a card exchange (a signature: tens of milliseconds), and a question
+// about objects already read (the module asks one for every C_SignInit, under its
+// library lock) must not wait for it. Writers hold both locks; stored objects are
+// never changed afterwards.
+
+// cached returns key slot ref's record if it was read, without waiting for t.mu.
+func (t *Token) cached(ref byte) *keyInfo {
+	t.cache.RLock()
+	defer t.cache.RUnlock()
+	return t.keys[ref]
+}
+
 // Objects lists the token's objects: every slot not read yet is read, in one
 // transaction.
 func (t *Token) Objects() ([]slot.Object, error) {
+	t.cache.RLock()
+	all := t.objects
+	t.cache.RUnlock()
+	if all != nil {
+		return all, nil
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err := t.ensureKeys(); err != nil {
@@ -49,8 +68,6 @@ func (t *Token) Objects() ([]slot.Object, error) {
 // name (01 → 9A, ...; slots.go), reading only that slot. Any other id names no object
 // and sends nothing.
 func (t *Token) ObjectsWithID(id []byte) ([]slot.Object, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if len(id) != 1 {
 		return nil, nil
 	}
@@ -58,6 +75,11 @@ func (t *Token) ObjectsWithID(id []byte) ([]slot.Object, error) {
 	if !ok {
 		return nil, nil
 	}
+	if k := t.cached(s.ref); k != nil {
+		return k.objs, nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	k, err := t.ensureSlot(s)
 	if err != nil {
 		return nil, err
@@ -67,15 +89,18 @@ func (t *Token) ObjectsWithID(id []byte) ([]slot.Object, error) {
 
 // Object is slot.ObjectFinder: the object named key, reading only its slot.
 func (t *Token) Object(key string) (slot.Object, bool, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	_, s, ok := objectRef(key)
 	if !ok {
 		return slot.Object{}, false, nil
 	}
-	k, err := t.ensureSlot(s)
-	if err != nil {
-		return slot.Object{}, false, err
+	k := t.cached(s.ref)
+	if k == nil {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		var err error
+		if k, err = t.ensureSlot(s); err != nil {
+			return slot.Object{}, false, err
+		}
 	}
 	if o := findObject(k.objs, key); o != nil {
 		return *o, true, nil
@@ -122,7 +147,9 @@ func (t *Token) ensureKeys() error {
 	for _, s := range slots {
 		objs = append(objs, t.keys[s.ref].objs...)
 	}
+	t.cache.Lock()
 	t.objects = slices.Clip(objs)
+	t.cache.Unlock()
 	return nil
 }
 
@@ -135,6 +162,8 @@ func (t *Token) loadSlot(s keySlot) error {
 	}
 	k.objs = slices.Clip(buildObjects(k)) // handed out: an append must not write here
 	t.markDestroyable(k.objs)
+	t.cache.Lock()
+	defer t.cache.Unlock()
 	if t.keys == nil {
 		t.keys = make(map[byte]*keyInfo, len(slots))
 	}
@@ -144,12 +173,18 @@ func (t *Token) loadSlot(s keySlot) error {
 
 // forgetSlot drops what was read of key slot ref, after a write to it (t.mu held).
 func (t *Token) forgetSlot(ref byte) {
+	t.cache.Lock()
+	defer t.cache.Unlock()
 	delete(t.keys, ref)
 	t.objects = nil
 }
 
 // forgetObjects drops every slot read (t.mu held).
-func (t *Token) forgetObjects() { t.keys, t.objects = nil, nil }
+func (t *Token) forgetObjects() {
+	t.cache.Lock()
+	defer t.cache.Unlock()
+	t.keys, t.objects = nil, nil
+}
 
 // markDestroyable sets CKA_DESTROYABLE (spec 4.4) to what DestroyObject can do here:
 // certificates, private keys on YubiKey 5.7+ (MOVE/DELETE KEY) except the attestation

@@ -72,6 +72,8 @@ type Token struct {
 
 	// Objects, read key slot by key slot (objects.go): keys[ref] once slot ref was read,
 	// with its objects; objects is the whole list, nil until every slot was read.
+	// Written with both t.mu and cache held; read with either.
+	cache   sync.RWMutex
 	keys    map[byte]*keyInfo
 	objects []slot.Object
 
