@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,6 +26,7 @@ func setupLog() {
 	defer logState.Unlock()
 	v := Getenv("PCSC11_DEBUG")
 	logState.on = v != "" && v != "0"
+	callsOn.Store(logState.on)
 	if !logState.on {
 		return
 	}
@@ -47,6 +49,22 @@ func Logf(format string, args ...any) {
 		return
 	}
 	fmt.Fprintf(logState.out, "pcsc11 %s [%d] %s\n", time.Now().Format("15:04:05.000"), os.Getpid(), fmt.Sprintf(format, args...))
+}
+
+// callsOn mirrors logState.on without the mutex: LogCall runs on every Cryptoki call.
+var callsOn atomic.Bool
+
+// LogCall writes one line per Cryptoki call when logging is on: its name and return
+// value (what `pcsc11 trace` shows). Arguments are not logged: they may hold a PIN.
+func LogCall(name string, rv uint64) {
+	if !callsOn.Load() {
+		return
+	}
+	if rv == 0 {
+		Logf("%s → CKR_OK", name)
+		return
+	}
+	Logf("%s → 0x%x", name, rv)
 }
 
 // LogAlways writes a line even when debugging is off: for panics recovered at the door.

@@ -28,13 +28,15 @@ import (
 
 var lib = module.Default
 
-// guard turns a panic into CKR_GENERAL_ERROR (and a log line with the stack). Every
-// export defers it with its named result.
+// guard turns a panic into CKR_GENERAL_ERROR (and a log line with the stack), and
+// logs the call's name and return value when debug logging is on. Every export defers
+// it with its named result.
 func guard(name string, rv *C.CK_RV) {
 	if r := recover(); r != nil {
 		module.LogAlways("%s: internal error (panic): %v\n%s", name, r, debug.Stack())
 		*rv = C.CKR_GENERAL_ERROR
 	}
+	module.LogCall(name, uint64(*rv))
 }
 
 // Limits on lengths an application passes: a larger value is a caller bug (or garbage),
