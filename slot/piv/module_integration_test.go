@@ -16,14 +16,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/binary"
-	"fmt"
 	"math/big"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
 	"github.com/pcsc11/pcsc11/module"
 	"github.com/pcsc11/pcsc11/reader"
@@ -65,6 +63,34 @@ func attr(typ ck.ULong, v any) module.Attr {
 	return module.Attr{Type: typ, Value: v.([]byte)}
 }
 
+// demoLibrary is an initialized library over a fresh demo card (vpiv, in memory) in
+// slot 0, its slot list read; wrap, when set, sits between the driver and the card.
+func demoLibrary(t *testing.T, wrap func(reader.Card) reader.Card) *module.Library {
+	t.Helper()
+	c, err := vpiv.New(vpiv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Provision("demo"); err != nil {
+		t.Fatal(err)
+	}
+	var card reader.Card = vpiv.NewMemory(c)
+	if wrap != nil {
+		card = wrap(card)
+	}
+	tok, err := piv.Open(card, "vpiv", piv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := module.New(func() (module.Manager, error) { return &oneSlot{tok: tok}, nil })
+	must(t, "C_Initialize", l.Initialize(nil))
+	t.Cleanup(func() { l.Finalize(false) })
+	if _, rv := l.SlotList(true); rv != ck.CKR_OK {
+		t.Fatal(rv)
+	}
+	return l
+}
+
 func must(t *testing.T, what string, rv ck.ULong) {
 	t.Helper()
 	if rv != ck.CKR_OK {
@@ -77,23 +103,7 @@ func must(t *testing.T, what string, rv ck.ULong) {
 // C_InitPIN, a user login that administers the card through the PIN-protected
 // management key, C_GenerateKeyPair, a signature, a certificate import, a deletion.
 func TestThroughTheModule(t *testing.T) {
-	c, err := vpiv.New(vpiv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Provision("demo"); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := piv.Open(vpiv.NewMemory(c), "vpiv", piv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := module.New(func() (module.Manager, error) { return &oneSlot{tok: tok}, nil })
-	must(t, "C_Initialize", l.Initialize(nil))
-	defer l.Finalize(false)
-	if _, rv := l.SlotList(true); rv != ck.CKR_OK {
-		t.Fatal(rv)
-	}
+	l := demoLibrary(t, nil)
 	if rv := l.InitToken(0, []byte("87654321"), "x"); rv != ck.CKR_PIN_INCORRECT {
 		t.Fatalf("C_InitToken with a wrong PUK: %#x", rv)
 	}
@@ -173,39 +183,11 @@ func (c *tracingCard) Transmit(cmd []byte) ([]byte, error) {
 	return c.Card.Transmit(cmd)
 }
 
-// names spells the commands as the benchmark's traces do (INS, then the key slot or
-// the data object).
+// names spells the commands as the benchmark's traces do.
 func (c *tracingCard) names() []string {
 	var out []string
 	for _, b := range c.cmds {
-		cmd, err := apdu.ParseCommand(b)
-		if err != nil {
-			out = append(out, fmt.Sprintf("%X", b))
-			continue
-		}
-		switch cmd.INS {
-		case 0xA4:
-			out = append(out, "SELECT")
-		case 0xFD:
-			out = append(out, "GET VERSION")
-		case 0xF8:
-			out = append(out, "GET SERIAL")
-		case 0xF7:
-			out = append(out, fmt.Sprintf("GET METADATA %02X", cmd.P2))
-		case 0xCB:
-			tag, _, _ := apdu.Find(cmd.Data, 0x5C)
-			out = append(out, fmt.Sprintf("GET DATA %X", tag))
-		case 0x20:
-			if len(cmd.Data) == 0 {
-				out = append(out, "VERIFY status")
-			} else {
-				out = append(out, "VERIFY PIN")
-			}
-		case 0x87:
-			out = append(out, fmt.Sprintf("GENERAL AUTH %02X", cmd.P2))
-		default:
-			out = append(out, fmt.Sprintf("INS %02X %02X", cmd.INS, cmd.P2))
-		}
+		out = append(out, piv.CmdName(b))
 	}
 	return out
 }
@@ -214,26 +196,10 @@ func (c *tracingCard) names() []string {
 // card, through the module as bench/p11bench drives it: cold start, token info, find
 // the certificate with CKA_ID 01, read its value (length, then value), find the
 // private key (hidden before login), C_Login, find it again, C_SignInit + C_Sign with
-// CKM_RSA_PKCS. Only the 9A slot is read: 12 APDUs, where the full enumeration cost 40.
+// CKM_RSA_PKCS. Only the 9A slot is read: 11 APDUs, where the full enumeration cost 40.
 func TestS2ThroughTheModule(t *testing.T) {
-	c, err := vpiv.New(vpiv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Provision("demo"); err != nil {
-		t.Fatal(err)
-	}
-	card := &tracingCard{Card: vpiv.NewMemory(c)}
-	tok, err := piv.Open(card, "vpiv", piv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := module.New(func() (module.Manager, error) { return &oneSlot{tok: tok}, nil })
-	must(t, "C_Initialize", l.Initialize(nil))
-	defer l.Finalize(false)
-	if _, rv := l.SlotList(true); rv != ck.CKR_OK {
-		t.Fatal(rv)
-	}
+	card := &tracingCard{}
+	l := demoLibrary(t, func(c reader.Card) reader.Card { card.Card = c; return card })
 	_, rv := l.GetTokenInfo(0)
 	must(t, "C_GetTokenInfo", rv)
 	h, rv := l.OpenSession(0, ck.CKF_SERIAL_SESSION)
