@@ -225,3 +225,36 @@ func TestPINPadEntryDoesNotBlockOthers(t *testing.T) {
 		}
 	})
 }
+
+// panickingToken is a card whose driver panics in the middle of an operation.
+type panickingToken struct{ *fakeToken }
+
+func (p *panickingToken) PrivateKeyOp(string, slot.KeyOp, []byte) ([]byte, error) {
+	panic("driver bug")
+}
+
+// A driver panicking while the library lock is released must leave the lock as the
+// caller expects it: the C door recovers the panic, and the library goes on (an
+// Unlock of an unlocked mutex would abort the host process instead).
+func TestCardPanicKeepsTheLockConsistent(t *testing.T) {
+	l, m, _ := newTestLib(t)
+	m.mu.Lock()
+	m.tokens[1], m.gens[1] = &panickingToken{newFakeToken(t)}, 1
+	m.mu.Unlock()
+	l.SlotList(false)
+	s1, k1 := loggedInOn(t, l, 1)
+	sum := sha256.Sum256([]byte("panic"))
+	wantRV(t, "SignInit", l.SignInit(s1, Mechanism{Type: ck.CKM_ECDSA}, k1), ck.CKR_OK)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the driver's panic did not reach the caller")
+			}
+		}()
+		l.Sign(s1, sum[:], OutBuf{Buf: make([]byte, 64)})
+	}()
+	within(t, "a call after the recovered panic", func() {
+		_, rv := l.GetSessionInfo(s1)
+		wantRV(t, "GetSessionInfo", rv, ck.CKR_OK)
+	})
+}

@@ -51,12 +51,12 @@ func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
 		*held = nil
 		var hold *contextHold
 		var err error
-		stillOurs := l.whileEntering(pin, func() { hold, err = contextLogin(tok, key, pin) })
+		l.whileEntering(pin, func() { hold, err = contextLogin(tok, key, pin) })
 		if err != nil {
 			Logf("C_Login(context specific) session %d: %v", h, err)
 			return rvOf(err)
 		}
-		if !stillOurs(s, ts) || !sameOperation(s, authed) {
+		if !l.sessionCurrent(s, ts) || !sameOperation(s, authed) {
 			// The session, card or operation went away during the PIN-pad entry.
 			hold.wipe()
 			return ck.CKR_OPERATION_NOT_INITIALIZED
@@ -87,8 +87,8 @@ func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
 		}
 	}
 	var err error
-	stillOurs := l.whileEntering(pin, func() { err = tok.Login(userType, pin) })
-	if !stillOurs(s, ts) {
+	l.whileEntering(pin, func() { err = tok.Login(userType, pin) })
+	if !l.sessionCurrent(s, ts) {
 		// The session or the card went away during the PIN-pad entry; closing the
 		// token's last session logged the card out after the entry (the driver
 		// serializes the two).
@@ -152,21 +152,20 @@ func (l *Library) Logout(h ck.ULong) ck.ULong {
 // return). A PIN typed on the reader's PIN pad (pin == nil) takes as long as the user
 // takes, up to the reader's timeout: l.mu is released meanwhile, so that other threads
 // and other cards are not stopped for that long (the driver serializes calls on this
-// card). The returned check tells afterwards whether session s and token state ts are
-// still current; the caller must not apply the login otherwise. A PIN given by the
-// application is verified in milliseconds, with l.mu held, and the check is then
-// always true.
-func (l *Library) whileEntering(pin []byte, login func()) (stillOurs func(s *session, ts *tokenState) bool) {
+// card), and the caller must check sessionCurrent before it applies the login. A PIN
+// given by the application is verified in milliseconds, with l.mu held.
+func (l *Library) whileEntering(pin []byte, login func()) {
 	if pin != nil {
 		login()
-		return func(*session, *tokenState) bool { return true }
+		return
 	}
-	l.mu.Unlock()
-	login()
-	l.mu.Lock()
-	return func(s *session, ts *tokenState) bool {
-		return l.initialized && l.sessions[s.handle] == s && l.tokens[ts.slot] == ts
-	}
+	l.unlocked(login)
+}
+
+// sessionCurrent reports whether session s is still open on the card of token state ts
+// (l.mu held): always so unless l.mu was released in between.
+func (l *Library) sessionCurrent(s *session, ts *tokenState) bool {
+	return l.current(ts) && l.sessions[s.handle] == s
 }
 
 // sameOperation reports whether authed still points into the operation of s that

@@ -169,7 +169,7 @@ func (l *Library) privateKeyOp(ts *tokenState, tok slot.Token, key string, op sl
 	}
 	// The world may have moved while l.mu was released: retry only if this is still
 	// the token state of a current card and the user is still logged in.
-	if !l.initialized || l.tokens[ts.slot] != ts || ts.login != ck.CKU_USER {
+	if !l.current(ts) || ts.login != ck.CKU_USER {
 		return nil, err
 	}
 	if !l.refreshLogin(ts, tok) {
@@ -185,13 +185,26 @@ func (l *Library) privateKeyOp(ts *tokenState, tok slot.Token, key string, op sl
 // What the caller does after the call sees the library's state as it is then: sessions
 // may have closed and cards gone, which callers already check through their own
 // detached operation state.
-func (l *Library) cardCall(tok slot.Token, key string, op slot.KeyOp, in []byte) ([]byte, error) {
+func (l *Library) cardCall(tok slot.Token, key string, op slot.KeyOp, in []byte) (out []byte, err error) {
 	buf := append([]byte(nil), in...)
-	l.mu.Unlock()
-	out, err := tok.PrivateKeyOp(key, op, buf)
-	l.mu.Lock()
-	clear(buf)
+	defer clear(buf)
+	l.unlocked(func() { out, err = tok.PrivateKeyOp(key, op, buf) })
 	return out, err
+}
+
+// unlocked runs f with l.mu released (l.mu held on entry and on return, also when f
+// panics: the export's guard recovers, and the caller's deferred Unlock must find the
+// mutex locked, or the runtime aborts the host process).
+func (l *Library) unlocked(f func()) {
+	l.mu.Unlock()
+	defer l.mu.Lock()
+	f()
+}
+
+// current reports whether ts is still the state of the card in its slot (l.mu held):
+// while l.mu was released the library may have been finalized or the card replaced.
+func (l *Library) current(ts *tokenState) bool {
+	return l.initialized && l.tokens[ts.slot] == ts
 }
 
 // contextLoginPending reports a CKU_CONTEXT_SPECIFIC login waiting for its operation on
