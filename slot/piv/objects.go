@@ -47,6 +47,17 @@ func (t *Token) cached(ref byte) *keyInfo {
 	return t.keys[ref]
 }
 
+// slotRecord is key slot s's record: from the cache when it was read, else read now
+// (taking t.mu; the caller must not hold it).
+func (t *Token) slotRecord(s keySlot) (*keyInfo, error) {
+	if k := t.cached(s.ref); k != nil {
+		return k, nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ensureSlot(s)
+}
+
 // Objects lists the token's objects: every slot not read yet is read, in one
 // transaction.
 func (t *Token) Objects() ([]slot.Object, error) {
@@ -75,12 +86,7 @@ func (t *Token) ObjectsWithID(id []byte) ([]slot.Object, error) {
 	if !ok {
 		return nil, nil
 	}
-	if k := t.cached(s.ref); k != nil {
-		return k.objs, nil
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	k, err := t.ensureSlot(s)
+	k, err := t.slotRecord(s)
 	if err != nil {
 		return nil, err
 	}
@@ -93,14 +99,9 @@ func (t *Token) Object(key string) (slot.Object, bool, error) {
 	if !ok {
 		return slot.Object{}, false, nil
 	}
-	k := t.cached(s.ref)
-	if k == nil {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		var err error
-		if k, err = t.ensureSlot(s); err != nil {
-			return slot.Object{}, false, err
-		}
+	k, err := t.slotRecord(s)
+	if err != nil {
+		return slot.Object{}, false, err
 	}
 	if o := findObject(k.objs, key); o != nil {
 		return *o, true, nil
