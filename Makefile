@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/pcsc11/pcsc11/module.Version=$(VERSION)
 FUZZTIME ?= 50000x
 
-.PHONY: all deps build test unit fuzz hwtest-ci e2e hwtest demo bench gobench install uninstall clean vet
+.PHONY: all deps build test unit header-check fuzz hwtest-ci e2e hwtest demo bench gobench install uninstall clean vet
 
 all: build
 
@@ -27,12 +27,17 @@ vet:
 
 # Unit tests (no PC/SC), then a short fuzz run of every parser, then the tests that
 # need a reader against the virtual card through real pcscd.
-test: deps build vet unit fuzz hwtest-ci e2e
+test: deps build vet unit header-check fuzz hwtest-ci e2e
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /hwtests)
 	$(GO) test -count=1 -race ./apdu/... ./reader/... ./slot/... ./module/...
 	$(GO) test -count=1 -tags integration ./slot/piv
+
+# Our hand-written pkcs11 header against p11-kit's and NSS's: constants, struct sizes,
+# field offsets (module/include/headercheck).
+header-check:
+	@bash module/include/headercheck/check.sh
 
 fuzz:
 	@bash scripts/fuzz.sh $(FUZZTIME)

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # build
   gcc pkg-config libpcsclite-dev
+  # the headers our pkcs11 header is checked against (make header-check)
+  libp11-kit-dev libnss3-dev
   # private namespaces for test pcscds (unshare, ip)
   util-linux iproute2
   # the PC/SC stack and the virtual reader driver
