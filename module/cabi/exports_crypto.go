@@ -21,12 +21,7 @@ func output(pOut C.CK_BYTE_PTR, pulOutLen C.CK_ULONG_PTR, run func(module.OutBuf
 	return sizeResult(pulOutLen, n, r)
 }
 
-//export goC_SignInit
-func goC_SignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
-	defer guard("C_SignInit", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cSignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
 	m, ok := mechanism(pMechanism)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -34,12 +29,7 @@ func goC_SignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, h
 	return C.CK_RV(lib.SignInit(ck.ULong(hSession), m, ck.ULong(hKey)))
 }
 
-//export goC_Sign
-func goC_Sign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_Sign", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cSign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) C.CK_RV {
 	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen, maxDataLen)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -49,12 +39,7 @@ func goC_Sign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_
 	})
 }
 
-//export goC_SignUpdate
-func goC_SignUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_SignUpdate", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cSignUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) C.CK_RV {
 	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen, maxDataLen)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -62,23 +47,13 @@ func goC_SignUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen
 	return C.CK_RV(lib.SignUpdate(ck.ULong(hSession), part))
 }
 
-//export goC_SignFinal
-func goC_SignFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_SignFinal", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cSignFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) C.CK_RV {
 	return output(pSignature, pulSignatureLen, func(o module.OutBuf) (ck.ULong, ck.ULong) {
 		return lib.SignFinal(ck.ULong(hSession), o)
 	})
 }
 
-//export goC_DigestInit
-func goC_DigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR) (rv C.CK_RV) {
-	defer guard("C_DigestInit", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cDigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR) C.CK_RV {
 	m, ok := mechanism(pMechanism)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -86,12 +61,7 @@ func goC_DigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR)
 	return C.CK_RV(lib.DigestInit(ck.ULong(hSession), m))
 }
 
-//export goC_Digest
-func goC_Digest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_Digest", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cDigest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) C.CK_RV {
 	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen, maxDataLen)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -101,12 +71,7 @@ func goC_Digest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.C
 	})
 }
 
-//export goC_DigestUpdate
-func goC_DigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_DigestUpdate", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cDigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) C.CK_RV {
 	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen, maxDataLen)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -114,21 +79,11 @@ func goC_DigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartL
 	return C.CK_RV(lib.DigestUpdate(ck.ULong(hSession), part))
 }
 
-//export goC_DigestKey
-func goC_DigestKey(hSession C.CK_SESSION_HANDLE, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
-	defer guard("C_DigestKey", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cDigestKey(hSession C.CK_SESSION_HANDLE, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
 	return C.CK_RV(lib.DigestKey(ck.ULong(hSession), ck.ULong(hKey)))
 }
 
-//export goC_DigestFinal
-func goC_DigestFinal(hSession C.CK_SESSION_HANDLE, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_DigestFinal", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cDigestFinal(hSession C.CK_SESSION_HANDLE, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) C.CK_RV {
 	return output(pDigest, pulDigestLen, func(o module.OutBuf) (ck.ULong, ck.ULong) {
 		return lib.DigestFinal(ck.ULong(hSession), o)
 	})
@@ -137,12 +92,7 @@ func goC_DigestFinal(hSession C.CK_SESSION_HANDLE, pDigest C.CK_BYTE_PTR, pulDig
 // Verification and RSA encryption in software, RSA decryption on the card (spec 5.9,
 // 5.13).
 
-//export goC_VerifyInit
-func goC_VerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
-	defer guard("C_VerifyInit", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cVerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
 	m, ok := mechanism(pMechanism)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -150,12 +100,7 @@ func goC_VerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR,
 	return C.CK_RV(lib.VerifyInit(ck.ULong(hSession), m, ck.ULong(hKey)))
 }
 
-//export goC_Verify
-func goC_Verify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_Verify", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cVerify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) C.CK_RV {
 	data, ok1 := inBytes(unsafe.Pointer(pData), ulDataLen, maxDataLen)
 	sig, ok2 := inBytes(unsafe.Pointer(pSignature), ulSignatureLen, maxParamLen)
 	if !ok1 || !ok2 {
@@ -164,12 +109,7 @@ func goC_Verify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.C
 	return C.CK_RV(lib.Verify(ck.ULong(hSession), data, sig))
 }
 
-//export goC_VerifyUpdate
-func goC_VerifyUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_VerifyUpdate", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cVerifyUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) C.CK_RV {
 	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen, maxDataLen)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -177,12 +117,7 @@ func goC_VerifyUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartL
 	return C.CK_RV(lib.VerifyUpdate(ck.ULong(hSession), part))
 }
 
-//export goC_VerifyFinal
-func goC_VerifyFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_VerifyFinal", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cVerifyFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) C.CK_RV {
 	sig, ok := inBytes(unsafe.Pointer(pSignature), ulSignatureLen, maxParamLen)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -190,12 +125,7 @@ func goC_VerifyFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, ulS
 	return C.CK_RV(lib.VerifyFinal(ck.ULong(hSession), sig))
 }
 
-//export goC_DecryptInit
-func goC_DecryptInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
-	defer guard("C_DecryptInit", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cDecryptInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
 	m, ok := mechanism(pMechanism)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -203,12 +133,7 @@ func goC_DecryptInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR
 	return C.CK_RV(lib.DecryptInit(ck.ULong(hSession), m, ck.ULong(hKey)))
 }
 
-//export goC_Decrypt
-func goC_Decrypt(hSession C.CK_SESSION_HANDLE, pEncryptedData C.CK_BYTE_PTR, ulEncryptedDataLen C.CK_ULONG, pData C.CK_BYTE_PTR, pulDataLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_Decrypt", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cDecrypt(hSession C.CK_SESSION_HANDLE, pEncryptedData C.CK_BYTE_PTR, ulEncryptedDataLen C.CK_ULONG, pData C.CK_BYTE_PTR, pulDataLen C.CK_ULONG_PTR) C.CK_RV {
 	ct, ok := inBytes(unsafe.Pointer(pEncryptedData), ulEncryptedDataLen, maxDataLen)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -218,12 +143,7 @@ func goC_Decrypt(hSession C.CK_SESSION_HANDLE, pEncryptedData C.CK_BYTE_PTR, ulE
 	})
 }
 
-//export goC_DecryptUpdate
-func goC_DecryptUpdate(hSession C.CK_SESSION_HANDLE, pEncryptedPart C.CK_BYTE_PTR, ulEncryptedPartLen C.CK_ULONG, pPart C.CK_BYTE_PTR, pulPartLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_DecryptUpdate", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cDecryptUpdate(hSession C.CK_SESSION_HANDLE, pEncryptedPart C.CK_BYTE_PTR, ulEncryptedPartLen C.CK_ULONG, pPart C.CK_BYTE_PTR, pulPartLen C.CK_ULONG_PTR) C.CK_RV {
 	part, ok := inBytes(unsafe.Pointer(pEncryptedPart), ulEncryptedPartLen, maxDataLen)
 	if !ok || pulPartLen == nil {
 		return C.CKR_ARGUMENTS_BAD
@@ -235,23 +155,13 @@ func goC_DecryptUpdate(hSession C.CK_SESSION_HANDLE, pEncryptedPart C.CK_BYTE_PT
 	return C.CK_RV(r)
 }
 
-//export goC_DecryptFinal
-func goC_DecryptFinal(hSession C.CK_SESSION_HANDLE, pLastPart C.CK_BYTE_PTR, pulLastPartLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_DecryptFinal", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cDecryptFinal(hSession C.CK_SESSION_HANDLE, pLastPart C.CK_BYTE_PTR, pulLastPartLen C.CK_ULONG_PTR) C.CK_RV {
 	return output(pLastPart, pulLastPartLen, func(o module.OutBuf) (ck.ULong, ck.ULong) {
 		return lib.DecryptFinal(ck.ULong(hSession), o)
 	})
 }
 
-//export goC_EncryptInit
-func goC_EncryptInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
-	defer guard("C_EncryptInit", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cEncryptInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
 	m, ok := mechanism(pMechanism)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -259,12 +169,7 @@ func goC_EncryptInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR
 	return C.CK_RV(lib.EncryptInit(ck.ULong(hSession), m, ck.ULong(hKey)))
 }
 
-//export goC_Encrypt
-func goC_Encrypt(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pEncryptedData C.CK_BYTE_PTR, pulEncryptedDataLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_Encrypt", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cEncrypt(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pEncryptedData C.CK_BYTE_PTR, pulEncryptedDataLen C.CK_ULONG_PTR) C.CK_RV {
 	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen, maxDataLen)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -274,12 +179,7 @@ func goC_Encrypt(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.
 	})
 }
 
-//export goC_EncryptUpdate
-func goC_EncryptUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, pEncryptedPart C.CK_BYTE_PTR, pulEncryptedPartLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_EncryptUpdate", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cEncryptUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, pEncryptedPart C.CK_BYTE_PTR, pulEncryptedPartLen C.CK_ULONG_PTR) C.CK_RV {
 	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen, maxDataLen)
 	if !ok || pulEncryptedPartLen == nil {
 		return C.CKR_ARGUMENTS_BAD
@@ -291,25 +191,14 @@ func goC_EncryptUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPart
 	return C.CK_RV(r)
 }
 
-//export goC_EncryptFinal
-func goC_EncryptFinal(hSession C.CK_SESSION_HANDLE, pLastEncryptedPart C.CK_BYTE_PTR, pulLastEncryptedPartLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_EncryptFinal", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cEncryptFinal(hSession C.CK_SESSION_HANDLE, pLastEncryptedPart C.CK_BYTE_PTR, pulLastEncryptedPartLen C.CK_ULONG_PTR) C.CK_RV {
 	return output(pLastEncryptedPart, pulLastEncryptedPartLen, func(o module.OutBuf) (ck.ULong, ck.ULong) {
 		return lib.EncryptFinal(ck.ULong(hSession), o)
 	})
 }
 
 // C_DeriveKey: ECDH on the card (spec 5.18.5).
-//
-//export goC_DeriveKey
-func goC_DeriveKey(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hBaseKey C.CK_OBJECT_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulAttributeCount C.CK_ULONG, phKey C.CK_OBJECT_HANDLE_PTR) (rv C.CK_RV) {
-	defer guard("C_DeriveKey", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cDeriveKey(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hBaseKey C.CK_OBJECT_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulAttributeCount C.CK_ULONG, phKey C.CK_OBJECT_HANDLE_PTR) C.CK_RV {
 	m, ok := mechanism(pMechanism)
 	tmpl, ok2 := template(pTemplate, ulAttributeCount)
 	if !ok || !ok2 || phKey == nil {

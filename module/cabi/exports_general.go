@@ -12,9 +12,7 @@ import (
 
 // General-purpose, slot and token functions (spec 5.4, 5.5).
 
-//export goC_Initialize
-func goC_Initialize(pInitArgs C.CK_VOID_PTR) (rv C.CK_RV) {
-	defer guard("C_Initialize", &rv)
+func cInitialize(pInitArgs C.CK_VOID_PTR) C.CK_RV {
 	if pInitArgs == nil {
 		return C.CK_RV(lib.Initialize(nil))
 	}
@@ -29,18 +27,11 @@ func goC_Initialize(pInitArgs C.CK_VOID_PTR) (rv C.CK_RV) {
 	}))
 }
 
-//export goC_Finalize
-func goC_Finalize(pReserved C.CK_VOID_PTR) (rv C.CK_RV) {
-	defer guard("C_Finalize", &rv)
+func cFinalize(pReserved C.CK_VOID_PTR) C.CK_RV {
 	return C.CK_RV(lib.Finalize(pReserved != nil))
 }
 
-//export goC_GetInfo
-func goC_GetInfo(pInfo C.CK_INFO_PTR) (rv C.CK_RV) {
-	defer guard("C_GetInfo", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cGetInfo(pInfo C.CK_INFO_PTR) C.CK_RV {
 	if pInfo == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -76,12 +67,7 @@ func ulongList(list []ck.ULong, p *C.CK_ULONG, pulCount C.CK_ULONG_PTR) C.CK_RV 
 	return C.CKR_OK
 }
 
-//export goC_GetSlotList
-func goC_GetSlotList(tokenPresent C.CK_BBOOL, pSlotList C.CK_SLOT_ID_PTR, pulCount C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_GetSlotList", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cGetSlotList(tokenPresent C.CK_BBOOL, pSlotList C.CK_SLOT_ID_PTR, pulCount C.CK_ULONG_PTR) C.CK_RV {
 	if pulCount == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -92,12 +78,7 @@ func goC_GetSlotList(tokenPresent C.CK_BBOOL, pSlotList C.CK_SLOT_ID_PTR, pulCou
 	return ulongList(ids, (*C.CK_ULONG)(pSlotList), pulCount)
 }
 
-//export goC_GetSlotInfo
-func goC_GetSlotInfo(slotID C.CK_SLOT_ID, pInfo C.CK_SLOT_INFO_PTR) (rv C.CK_RV) {
-	defer guard("C_GetSlotInfo", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cGetSlotInfo(slotID C.CK_SLOT_ID, pInfo C.CK_SLOT_INFO_PTR) C.CK_RV {
 	if pInfo == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -113,12 +94,7 @@ func goC_GetSlotInfo(slotID C.CK_SLOT_ID, pInfo C.CK_SLOT_INFO_PTR) (rv C.CK_RV)
 	return C.CKR_OK
 }
 
-//export goC_GetTokenInfo
-func goC_GetTokenInfo(slotID C.CK_SLOT_ID, pInfo C.CK_TOKEN_INFO_PTR) (rv C.CK_RV) {
-	defer guard("C_GetTokenInfo", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cGetTokenInfo(slotID C.CK_SLOT_ID, pInfo C.CK_TOKEN_INFO_PTR) C.CK_RV {
 	if pInfo == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -151,12 +127,7 @@ func goC_GetTokenInfo(slotID C.CK_SLOT_ID, pInfo C.CK_TOKEN_INFO_PTR) (rv C.CK_R
 	return C.CKR_OK
 }
 
-//export goC_GetMechanismList
-func goC_GetMechanismList(slotID C.CK_SLOT_ID, pMechanismList C.CK_MECHANISM_TYPE_PTR, pulCount C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_GetMechanismList", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cGetMechanismList(slotID C.CK_SLOT_ID, pMechanismList C.CK_MECHANISM_TYPE_PTR, pulCount C.CK_ULONG_PTR) C.CK_RV {
 	if pulCount == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -167,12 +138,7 @@ func goC_GetMechanismList(slotID C.CK_SLOT_ID, pMechanismList C.CK_MECHANISM_TYP
 	return ulongList(list, (*C.CK_ULONG)(pMechanismList), pulCount)
 }
 
-//export goC_GetMechanismInfo
-func goC_GetMechanismInfo(slotID C.CK_SLOT_ID, typ C.CK_MECHANISM_TYPE, pInfo C.CK_MECHANISM_INFO_PTR) (rv C.CK_RV) {
-	defer guard("C_GetMechanismInfo", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cGetMechanismInfo(slotID C.CK_SLOT_ID, typ C.CK_MECHANISM_TYPE, pInfo C.CK_MECHANISM_INFO_PTR) C.CK_RV {
 	if pInfo == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -186,12 +152,7 @@ func goC_GetMechanismInfo(slotID C.CK_SLOT_ID, typ C.CK_MECHANISM_TYPE, pInfo C.
 	return C.CKR_OK
 }
 
-//export goC_WaitForSlotEvent
-func goC_WaitForSlotEvent(flags C.CK_FLAGS, pSlot C.CK_SLOT_ID_PTR, pReserved C.CK_VOID_PTR) (rv C.CK_RV) {
-	defer guard("C_WaitForSlotEvent", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cWaitForSlotEvent(flags C.CK_FLAGS, pSlot C.CK_SLOT_ID_PTR, pReserved C.CK_VOID_PTR) C.CK_RV {
 	if pSlot == nil || pReserved != nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -202,12 +163,7 @@ func goC_WaitForSlotEvent(flags C.CK_FLAGS, pSlot C.CK_SLOT_ID_PTR, pReserved C.
 	return C.CK_RV(r)
 }
 
-//export goC_GenerateRandom
-func goC_GenerateRandom(hSession C.CK_SESSION_HANDLE, pRandomData C.CK_BYTE_PTR, ulRandomLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_GenerateRandom", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cGenerateRandom(hSession C.CK_SESSION_HANDLE, pRandomData C.CK_BYTE_PTR, ulRandomLen C.CK_ULONG) C.CK_RV {
 	if (pRandomData == nil && ulRandomLen != 0) || uint64(ulRandomLen) > maxDataLen {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -218,26 +174,17 @@ func goC_GenerateRandom(hSession C.CK_SESSION_HANDLE, pRandomData C.CK_BYTE_PTR,
 	return C.CK_RV(lib.GenerateRandom(ck.ULong(hSession), buf))
 }
 
-//export goC_SeedRandom
-func goC_SeedRandom(hSession C.CK_SESSION_HANDLE, pSeed C.CK_BYTE_PTR, ulSeedLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_SeedRandom", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cSeedRandom(hSession C.CK_SESSION_HANDLE, pSeed C.CK_BYTE_PTR, ulSeedLen C.CK_ULONG) C.CK_RV {
 	if pSeed == nil && ulSeedLen != 0 {
 		return C.CKR_ARGUMENTS_BAD
 	}
 	return C.CK_RV(lib.SeedRandom(ck.ULong(hSession)))
 }
 
-//export goC_GetFunctionStatus
-func goC_GetFunctionStatus(hSession C.CK_SESSION_HANDLE) (rv C.CK_RV) {
-	defer guard("C_GetFunctionStatus", &rv)
+func cGetFunctionStatus(hSession C.CK_SESSION_HANDLE) C.CK_RV {
 	return C.CK_RV(lib.FunctionNotParallel(ck.ULong(hSession)))
 }
 
-//export goC_CancelFunction
-func goC_CancelFunction(hSession C.CK_SESSION_HANDLE) (rv C.CK_RV) {
-	defer guard("C_CancelFunction", &rv)
+func cCancelFunction(hSession C.CK_SESSION_HANDLE) C.CK_RV {
 	return C.CK_RV(lib.FunctionNotParallel(ck.ULong(hSession)))
 }

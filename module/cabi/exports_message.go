@@ -12,12 +12,7 @@ import (
 
 // Message-based signing and verification (v3.0 spec 5.14, 5.16).
 
-//export goC_MessageSignInit
-func goC_MessageSignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
-	defer guard("C_MessageSignInit", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cMessageSignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
 	m, ok := mechanism(pMechanism)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -25,12 +20,7 @@ func goC_MessageSignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM
 	return C.CK_RV(lib.MessageSignInit(ck.ULong(hSession), m, ck.ULong(hKey)))
 }
 
-//export goC_SignMessage
-func goC_SignMessage(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_SignMessage", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cSignMessage(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) C.CK_RV {
 	param, ok1 := inBytes(unsafe.Pointer(pParameter), ulParameterLen, maxParamLen)
 	data, ok2 := inBytes(unsafe.Pointer(pData), ulDataLen, maxDataLen)
 	if !ok1 || !ok2 {
@@ -41,12 +31,7 @@ func goC_SignMessage(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulP
 	})
 }
 
-//export goC_SignMessageBegin
-func goC_SignMessageBegin(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_SignMessageBegin", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cSignMessageBegin(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG) C.CK_RV {
 	param, ok := inBytes(unsafe.Pointer(pParameter), ulParameterLen, maxParamLen)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -54,12 +39,7 @@ func goC_SignMessageBegin(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR
 	return C.CK_RV(lib.SignMessageBegin(ck.ULong(hSession), param))
 }
 
-//export goC_SignMessageNext
-func goC_SignMessageNext(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pDataPart C.CK_BYTE_PTR, ulDataPartLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_SignMessageNext", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cSignMessageNext(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pDataPart C.CK_BYTE_PTR, ulDataPartLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) C.CK_RV {
 	param, ok1 := inBytes(unsafe.Pointer(pParameter), ulParameterLen, maxParamLen)
 	part, ok2 := inBytes(unsafe.Pointer(pDataPart), ulDataPartLen, maxDataLen)
 	if !ok1 || !ok2 {
@@ -74,18 +54,11 @@ func goC_SignMessageNext(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR,
 	})
 }
 
-//export goC_MessageSignFinal
-func goC_MessageSignFinal(hSession C.CK_SESSION_HANDLE) (rv C.CK_RV) {
-	defer guard("C_MessageSignFinal", &rv)
+func cMessageSignFinal(hSession C.CK_SESSION_HANDLE) C.CK_RV {
 	return C.CK_RV(lib.MessageSignFinal(ck.ULong(hSession)))
 }
 
-//export goC_MessageVerifyInit
-func goC_MessageVerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
-	defer guard("C_MessageVerifyInit", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cMessageVerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
 	m, ok := mechanism(pMechanism)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -93,12 +66,7 @@ func goC_MessageVerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANI
 	return C.CK_RV(lib.MessageVerifyInit(ck.ULong(hSession), m, ck.ULong(hKey)))
 }
 
-//export goC_VerifyMessage
-func goC_VerifyMessage(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_VerifyMessage", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cVerifyMessage(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) C.CK_RV {
 	param, ok1 := inBytes(unsafe.Pointer(pParameter), ulParameterLen, maxParamLen)
 	data, ok2 := inBytes(unsafe.Pointer(pData), ulDataLen, maxDataLen)
 	sig, ok3 := inBytes(unsafe.Pointer(pSignature), ulSignatureLen, maxParamLen)
@@ -108,12 +76,7 @@ func goC_VerifyMessage(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, u
 	return C.CK_RV(lib.VerifyMessage(ck.ULong(hSession), param, data, sig))
 }
 
-//export goC_VerifyMessageBegin
-func goC_VerifyMessageBegin(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_VerifyMessageBegin", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cVerifyMessageBegin(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG) C.CK_RV {
 	param, ok := inBytes(unsafe.Pointer(pParameter), ulParameterLen, maxParamLen)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -121,12 +84,7 @@ func goC_VerifyMessageBegin(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_P
 	return C.CK_RV(lib.VerifyMessageBegin(ck.ULong(hSession), param))
 }
 
-//export goC_VerifyMessageNext
-func goC_VerifyMessageNext(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pDataPart C.CK_BYTE_PTR, ulDataPartLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_VerifyMessageNext", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cVerifyMessageNext(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pDataPart C.CK_BYTE_PTR, ulDataPartLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) C.CK_RV {
 	param, ok1 := inBytes(unsafe.Pointer(pParameter), ulParameterLen, maxParamLen)
 	part, ok2 := inBytes(unsafe.Pointer(pDataPart), ulDataPartLen, maxDataLen)
 	if !ok1 || !ok2 {
@@ -142,8 +100,6 @@ func goC_VerifyMessageNext(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PT
 	return C.CK_RV(lib.VerifyMessageNext(ck.ULong(hSession), param, part, sig))
 }
 
-//export goC_MessageVerifyFinal
-func goC_MessageVerifyFinal(hSession C.CK_SESSION_HANDLE) (rv C.CK_RV) {
-	defer guard("C_MessageVerifyFinal", &rv)
+func cMessageVerifyFinal(hSession C.CK_SESSION_HANDLE) C.CK_RV {
 	return C.CK_RV(lib.MessageVerifyFinal(ck.ULong(hSession)))
 }

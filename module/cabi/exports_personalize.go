@@ -21,12 +21,7 @@ func pinArg(p C.CK_UTF8CHAR_PTR, n C.CK_ULONG) ([]byte, bool) {
 	return inBytes(unsafe.Pointer(p), n, 1024)
 }
 
-//export goC_InitToken
-func goC_InitToken(slotID C.CK_SLOT_ID, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG, pLabel C.CK_UTF8CHAR_PTR) (rv C.CK_RV) {
-	defer guard("C_InitToken", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cInitToken(slotID C.CK_SLOT_ID, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG, pLabel C.CK_UTF8CHAR_PTR) C.CK_RV {
 	pin, ok := pinArg(pPin, ulPinLen)
 	if !ok || pLabel == nil {
 		return C.CKR_ARGUMENTS_BAD
@@ -41,12 +36,7 @@ func goC_InitToken(slotID C.CK_SLOT_ID, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_UL
 	return C.CK_RV(lib.InitToken(ck.ULong(slotID), pin, string(bytes.TrimRight(label, " "))))
 }
 
-//export goC_InitPIN
-func goC_InitPIN(hSession C.CK_SESSION_HANDLE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_InitPIN", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cInitPIN(hSession C.CK_SESSION_HANDLE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG) C.CK_RV {
 	pin, ok := pinArg(pPin, ulPinLen)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -55,12 +45,7 @@ func goC_InitPIN(hSession C.CK_SESSION_HANDLE, pPin C.CK_UTF8CHAR_PTR, ulPinLen 
 	return C.CK_RV(lib.InitPIN(ck.ULong(hSession), pin))
 }
 
-//export goC_SetPIN
-func goC_SetPIN(hSession C.CK_SESSION_HANDLE, pOldPin C.CK_UTF8CHAR_PTR, ulOldLen C.CK_ULONG, pNewPin C.CK_UTF8CHAR_PTR, ulNewLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_SetPIN", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cSetPIN(hSession C.CK_SESSION_HANDLE, pOldPin C.CK_UTF8CHAR_PTR, ulOldLen C.CK_ULONG, pNewPin C.CK_UTF8CHAR_PTR, ulNewLen C.CK_ULONG) C.CK_RV {
 	oldPIN, ok1 := pinArg(pOldPin, ulOldLen)
 	newPIN, ok2 := pinArg(pNewPin, ulNewLen)
 	if !ok1 || !ok2 {
@@ -71,12 +56,7 @@ func goC_SetPIN(hSession C.CK_SESSION_HANDLE, pOldPin C.CK_UTF8CHAR_PTR, ulOldLe
 	return C.CK_RV(lib.SetPIN(ck.ULong(hSession), oldPIN, newPIN))
 }
 
-//export goC_GenerateKeyPair
-func goC_GenerateKeyPair(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, pPublicKeyTemplate C.CK_ATTRIBUTE_PTR, ulPublicKeyAttributeCount C.CK_ULONG, pPrivateKeyTemplate C.CK_ATTRIBUTE_PTR, ulPrivateKeyAttributeCount C.CK_ULONG, phPublicKey C.CK_OBJECT_HANDLE_PTR, phPrivateKey C.CK_OBJECT_HANDLE_PTR) (rv C.CK_RV) {
-	defer guard("C_GenerateKeyPair", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cGenerateKeyPair(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, pPublicKeyTemplate C.CK_ATTRIBUTE_PTR, ulPublicKeyAttributeCount C.CK_ULONG, pPrivateKeyTemplate C.CK_ATTRIBUTE_PTR, ulPrivateKeyAttributeCount C.CK_ULONG, phPublicKey C.CK_OBJECT_HANDLE_PTR, phPrivateKey C.CK_OBJECT_HANDLE_PTR) C.CK_RV {
 	m, ok := mechanism(pMechanism)
 	pub, ok2 := template(pPublicKeyTemplate, ulPublicKeyAttributeCount)
 	priv, ok3 := template(pPrivateKeyTemplate, ulPrivateKeyAttributeCount)

@@ -12,12 +12,7 @@ import (
 
 // Session, login and object functions (spec 5.6, 5.7).
 
-//export goC_OpenSession
-func goC_OpenSession(slotID C.CK_SLOT_ID, flags C.CK_FLAGS, pApplication C.CK_VOID_PTR, notify C.CK_NOTIFY, phSession C.CK_SESSION_HANDLE_PTR) (rv C.CK_RV) {
-	defer guard("C_OpenSession", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cOpenSession(slotID C.CK_SLOT_ID, flags C.CK_FLAGS, pApplication C.CK_VOID_PTR, notify C.CK_NOTIFY, phSession C.CK_SESSION_HANDLE_PTR) C.CK_RV {
 	if phSession == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -28,24 +23,15 @@ func goC_OpenSession(slotID C.CK_SLOT_ID, flags C.CK_FLAGS, pApplication C.CK_VO
 	return C.CK_RV(r)
 }
 
-//export goC_CloseSession
-func goC_CloseSession(hSession C.CK_SESSION_HANDLE) (rv C.CK_RV) {
-	defer guard("C_CloseSession", &rv)
+func cCloseSession(hSession C.CK_SESSION_HANDLE) C.CK_RV {
 	return C.CK_RV(lib.CloseSession(ck.ULong(hSession)))
 }
 
-//export goC_CloseAllSessions
-func goC_CloseAllSessions(slotID C.CK_SLOT_ID) (rv C.CK_RV) {
-	defer guard("C_CloseAllSessions", &rv)
+func cCloseAllSessions(slotID C.CK_SLOT_ID) C.CK_RV {
 	return C.CK_RV(lib.CloseAllSessions(ck.ULong(slotID)))
 }
 
-//export goC_GetSessionInfo
-func goC_GetSessionInfo(hSession C.CK_SESSION_HANDLE, pInfo C.CK_SESSION_INFO_PTR) (rv C.CK_RV) {
-	defer guard("C_GetSessionInfo", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cGetSessionInfo(hSession C.CK_SESSION_HANDLE, pInfo C.CK_SESSION_INFO_PTR) C.CK_RV {
 	if pInfo == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -60,12 +46,9 @@ func goC_GetSessionInfo(hSession C.CK_SESSION_HANDLE, pInfo C.CK_SESSION_INFO_PT
 	return C.CKR_OK
 }
 
-// login copies the PIN (NULL with length 0 means "protected authentication path"),
+// cLogin copies the PIN (NULL with length 0 means "protected authentication path"),
 // runs the login and wipes the copy.
-func login(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG) C.CK_RV {
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cLogin(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG) C.CK_RV {
 	var pin []byte
 	if pPin != nil {
 		var ok bool
@@ -79,41 +62,23 @@ func login(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.CK_UTF8
 	return C.CK_RV(lib.Login(ck.ULong(hSession), ck.ULong(userType), pin))
 }
 
-//export goC_Login
-func goC_Login(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_Login", &rv)
-	return login(hSession, userType, pPin, ulPinLen)
-}
-
 // C_LoginUser (3.0): PIV has no user names; a name, if any, is ignored.
-//
-//export goC_LoginUser
-func goC_LoginUser(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG, pUsername C.CK_UTF8CHAR_PTR, ulUsernameLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_LoginUser", &rv)
+func cLoginUser(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG, pUsername C.CK_UTF8CHAR_PTR, ulUsernameLen C.CK_ULONG) C.CK_RV {
 	if pUsername == nil && ulUsernameLen != 0 {
 		return C.CKR_ARGUMENTS_BAD
 	}
-	return login(hSession, userType, pPin, ulPinLen)
+	return cLogin(hSession, userType, pPin, ulPinLen)
 }
 
-//export goC_Logout
-func goC_Logout(hSession C.CK_SESSION_HANDLE) (rv C.CK_RV) {
-	defer guard("C_Logout", &rv)
+func cLogout(hSession C.CK_SESSION_HANDLE) C.CK_RV {
 	return C.CK_RV(lib.Logout(ck.ULong(hSession)))
 }
 
-//export goC_SessionCancel
-func goC_SessionCancel(hSession C.CK_SESSION_HANDLE, flags C.CK_FLAGS) (rv C.CK_RV) {
-	defer guard("C_SessionCancel", &rv)
+func cSessionCancel(hSession C.CK_SESSION_HANDLE, flags C.CK_FLAGS) C.CK_RV {
 	return C.CK_RV(lib.SessionCancel(ck.ULong(hSession), ck.ULong(flags)))
 }
 
-//export goC_CreateObject
-func goC_CreateObject(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG, phObject C.CK_OBJECT_HANDLE_PTR) (rv C.CK_RV) {
-	defer guard("C_CreateObject", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cCreateObject(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG, phObject C.CK_OBJECT_HANDLE_PTR) C.CK_RV {
 	tmpl, ok := template(pTemplate, ulCount)
 	if !ok || phObject == nil {
 		return C.CKR_ARGUMENTS_BAD
@@ -125,12 +90,7 @@ func goC_CreateObject(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR
 	return C.CK_RV(r)
 }
 
-//export goC_CopyObject
-func goC_CopyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG, phNewObject C.CK_OBJECT_HANDLE_PTR) (rv C.CK_RV) {
-	defer guard("C_CopyObject", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cCopyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG, phNewObject C.CK_OBJECT_HANDLE_PTR) C.CK_RV {
 	if (pTemplate == nil && ulCount != 0) || phNewObject == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -138,18 +98,11 @@ func goC_CopyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pT
 	return C.CK_RV(lib.ObjectWrite(ck.ULong(hSession), &obj))
 }
 
-//export goC_DestroyObject
-func goC_DestroyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
-	defer guard("C_DestroyObject", &rv)
+func cDestroyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE) C.CK_RV {
 	return C.CK_RV(lib.DestroyObject(ck.ULong(hSession), ck.ULong(hObject)))
 }
 
-//export goC_SetAttributeValue
-func goC_SetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_SetAttributeValue", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cSetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG) C.CK_RV {
 	tmpl, ok := template(pTemplate, ulCount)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -157,12 +110,7 @@ func goC_SetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HAN
 	return C.CK_RV(lib.SetAttributeValue(ck.ULong(hSession), ck.ULong(hObject), tmpl))
 }
 
-//export goC_GetObjectSize
-func goC_GetObjectSize(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pulSize C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_GetObjectSize", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cGetObjectSize(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pulSize C.CK_ULONG_PTR) C.CK_RV {
 	if pulSize == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -173,12 +121,7 @@ func goC_GetObjectSize(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE,
 	return C.CK_RV(r)
 }
 
-//export goC_GetAttributeValue
-func goC_GetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_GetAttributeValue", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cGetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG) C.CK_RV {
 	if (pTemplate == nil && ulCount != 0) || uint64(ulCount) > maxCount {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -203,12 +146,7 @@ func goC_GetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HAN
 	return C.CK_RV(r)
 }
 
-//export goC_FindObjectsInit
-func goC_FindObjectsInit(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_FindObjectsInit", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cFindObjectsInit(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG) C.CK_RV {
 	tmpl, ok := template(pTemplate, ulCount)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
@@ -216,12 +154,7 @@ func goC_FindObjectsInit(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_
 	return C.CK_RV(lib.FindObjectsInit(ck.ULong(hSession), tmpl))
 }
 
-//export goC_FindObjects
-func goC_FindObjects(hSession C.CK_SESSION_HANDLE, phObject C.CK_OBJECT_HANDLE_PTR, ulMaxObjectCount C.CK_ULONG, pulObjectCount C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_FindObjects", &rv)
-	if r := lib.Ready(); r != ck.CKR_OK {
-		return C.CK_RV(r)
-	}
+func cFindObjects(hSession C.CK_SESSION_HANDLE, phObject C.CK_OBJECT_HANDLE_PTR, ulMaxObjectCount C.CK_ULONG, pulObjectCount C.CK_ULONG_PTR) C.CK_RV {
 	if pulObjectCount == nil || (phObject == nil && ulMaxObjectCount != 0) {
 		return C.CKR_ARGUMENTS_BAD
 	}
@@ -239,8 +172,6 @@ func goC_FindObjects(hSession C.CK_SESSION_HANDLE, phObject C.CK_OBJECT_HANDLE_P
 	return C.CKR_OK
 }
 
-//export goC_FindObjectsFinal
-func goC_FindObjectsFinal(hSession C.CK_SESSION_HANDLE) (rv C.CK_RV) {
-	defer guard("C_FindObjectsFinal", &rv)
+func cFindObjectsFinal(hSession C.CK_SESSION_HANDLE) C.CK_RV {
 	return C.CK_RV(lib.FindObjectsFinal(ck.ULong(hSession)))
 }
