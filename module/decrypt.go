@@ -52,8 +52,6 @@ func parseOAEP(mech Mechanism) (*oaepParams, ck.ULong) {
 	return o, ck.CKR_OK
 }
 
-var rsaCryptMechs = []ck.ULong{ck.CKM_RSA_PKCS, ck.CKM_RSA_X_509, ck.CKM_RSA_PKCS_OAEP}
-
 // DecryptInit is C_DecryptInit (spec 5.9.1 of v3.0's encryption/decryption sections).
 func (l *Library) DecryptInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
 	l.mu.Lock()

@@ -26,6 +26,22 @@ type Mechanism struct {
 	ECDH *ECDHParams
 }
 
+// The mechanism families the module builds in software on a card's primitives: the
+// mechanism list (slots.go) advertises them from these lists, and the operations
+// (sign.go, decrypt.go) accept them from the same lists.
+var (
+	// PKCS#1 v1.5 signatures: over a caller's DigestInfo, and hash-and-sign.
+	rsaPKCS1Mechs = []ck.ULong{ck.CKM_RSA_PKCS, ck.CKM_SHA1_RSA_PKCS, ck.CKM_SHA224_RSA_PKCS,
+		ck.CKM_SHA256_RSA_PKCS, ck.CKM_SHA384_RSA_PKCS, ck.CKM_SHA512_RSA_PKCS}
+	pssMechs = []ck.ULong{ck.CKM_RSA_PKCS_PSS, ck.CKM_SHA1_RSA_PKCS_PSS, ck.CKM_SHA224_RSA_PKCS_PSS,
+		ck.CKM_SHA256_RSA_PKCS_PSS, ck.CKM_SHA384_RSA_PKCS_PSS, ck.CKM_SHA512_RSA_PKCS_PSS}
+	ecdsaMechs = []ck.ULong{ck.CKM_ECDSA, ck.CKM_ECDSA_SHA1, ck.CKM_ECDSA_SHA224, ck.CKM_ECDSA_SHA256,
+		ck.CKM_ECDSA_SHA384, ck.CKM_ECDSA_SHA512}
+	// RSA decryption on the card, padding removed in software; encryption in software.
+	rsaCryptMechs = []ck.ULong{ck.CKM_RSA_X_509, ck.CKM_RSA_PKCS, ck.CKM_RSA_PKCS_OAEP}
+	digestMechs   = []ck.ULong{ck.CKM_SHA_1, ck.CKM_SHA224, ck.CKM_SHA256, ck.CKM_SHA384, ck.CKM_SHA512}
+)
+
 // hashOfMech is the hash a CKM_ value names (digest mechanisms and the hash-and-sign
 // ones), or 0.
 func hashOfMech(m ck.ULong) crypto.Hash {

@@ -68,15 +68,6 @@ type OutBuf struct {
 	Buf []byte
 }
 
-var (
-	rsaMechs = []ck.ULong{ck.CKM_RSA_PKCS, ck.CKM_RSA_X_509, ck.CKM_SHA1_RSA_PKCS, ck.CKM_SHA224_RSA_PKCS,
-		ck.CKM_SHA256_RSA_PKCS, ck.CKM_SHA384_RSA_PKCS, ck.CKM_SHA512_RSA_PKCS}
-	pssMechs = []ck.ULong{ck.CKM_RSA_PKCS_PSS, ck.CKM_SHA1_RSA_PKCS_PSS, ck.CKM_SHA224_RSA_PKCS_PSS,
-		ck.CKM_SHA256_RSA_PKCS_PSS, ck.CKM_SHA384_RSA_PKCS_PSS, ck.CKM_SHA512_RSA_PKCS_PSS}
-	ecdsaMechs = []ck.ULong{ck.CKM_ECDSA, ck.CKM_ECDSA_SHA1, ck.CKM_ECDSA_SHA224, ck.CKM_ECDSA_SHA256,
-		ck.CKM_ECDSA_SHA384, ck.CKM_ECDSA_SHA512}
-)
-
 // SignInit is C_SignInit (spec 5.11.1).
 func (l *Library) SignInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
 	l.mu.Lock()
@@ -133,7 +124,7 @@ func prepareOp(a map[ck.ULong]any, key string, mech Mechanism) (*signOp, ck.ULon
 	op := &signOp{mech: mech.Type, key: key, hash: hashOfMech(mech.Type)}
 	op.alwaysAuth, _ = a[ck.CKA_ALWAYS_AUTHENTICATE].(bool)
 	switch {
-	case slices.Contains(rsaMechs, mech.Type) || slices.Contains(pssMechs, mech.Type):
+	case mech.Type == ck.CKM_RSA_X_509 || slices.Contains(rsaPKCS1Mechs, mech.Type) || slices.Contains(pssMechs, mech.Type):
 		if keyType != ck.CKK_RSA {
 			return nil, ck.CKR_KEY_TYPE_INCONSISTENT
 		}
@@ -211,13 +202,7 @@ func (op *signOp) pssParams(mech Mechanism) ck.ULong {
 	return ck.CKR_OK
 }
 
-func isDigestMech(m ck.ULong) bool {
-	switch m {
-	case ck.CKM_SHA_1, ck.CKM_SHA224, ck.CKM_SHA256, ck.CKM_SHA384, ck.CKM_SHA512:
-		return true
-	}
-	return false
-}
+func isDigestMech(m ck.ULong) bool { return slices.Contains(digestMechs, m) }
 
 // update feeds data to the operation.
 func (op *signOp) update(data []byte) ck.ULong {

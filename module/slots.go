@@ -2,6 +2,7 @@ package module
 
 import (
 	"errors"
+	"slices"
 	"sort"
 
 	"github.com/pcsc11/pcsc11/ck"
@@ -157,18 +158,14 @@ func mechanisms(tok slot.Token) []slot.Mechanism {
 	for _, src := range []ck.ULong{ck.CKM_RSA_X_509, ck.CKM_RSA_PKCS} {
 		if rsa, ok := have[src]; ok && rsa.Flags&ck.CKF_SIGN != 0 {
 			f := rsa.Flags & ck.CKF_HW
-			for _, t := range []ck.ULong{ck.CKM_RSA_PKCS, ck.CKM_SHA1_RSA_PKCS, ck.CKM_SHA224_RSA_PKCS,
-				ck.CKM_SHA256_RSA_PKCS, ck.CKM_SHA384_RSA_PKCS, ck.CKM_SHA512_RSA_PKCS, ck.CKM_RSA_PKCS_PSS,
-				ck.CKM_SHA1_RSA_PKCS_PSS, ck.CKM_SHA224_RSA_PKCS_PSS, ck.CKM_SHA256_RSA_PKCS_PSS,
-				ck.CKM_SHA384_RSA_PKCS_PSS, ck.CKM_SHA512_RSA_PKCS_PSS} {
+			for _, t := range slices.Concat(rsaPKCS1Mechs, pssMechs) {
 				add(t, rsa, f|ck.CKF_SIGN)
 			}
 			break
 		}
 	}
 	if ec, ok := have[ck.CKM_ECDSA]; ok && ec.Flags&ck.CKF_SIGN != 0 {
-		for _, t := range []ck.ULong{ck.CKM_ECDSA_SHA1, ck.CKM_ECDSA_SHA224, ck.CKM_ECDSA_SHA256,
-			ck.CKM_ECDSA_SHA384, ck.CKM_ECDSA_SHA512} {
+		for _, t := range ecdsaMechs[1:] { // CKM_ECDSA itself is the card's
 			add(t, ec, ec.Flags&(ck.CKF_HW|ck.CKF_EC_F_P|ck.CKF_EC_NAMEDCURVE|ck.CKF_EC_UNCOMPRESS)|ck.CKF_SIGN)
 		}
 	}
@@ -176,7 +173,7 @@ func mechanisms(tok slot.Token) []slot.Mechanism {
 	// encrypts with the public key in software.
 	for _, src := range []ck.ULong{ck.CKM_RSA_X_509, ck.CKM_RSA_PKCS} {
 		if rsa, ok := have[src]; ok && rsa.Flags&ck.CKF_DECRYPT != 0 {
-			for _, t := range []ck.ULong{ck.CKM_RSA_X_509, ck.CKM_RSA_PKCS, ck.CKM_RSA_PKCS_OAEP} {
+			for _, t := range rsaCryptMechs {
 				add(t, rsa, rsa.Flags&ck.CKF_HW)
 				m := have[t]
 				m.Flags |= ck.CKF_DECRYPT | ck.CKF_ENCRYPT
@@ -185,7 +182,7 @@ func mechanisms(tok slot.Token) []slot.Mechanism {
 			break
 		}
 	}
-	for _, t := range []ck.ULong{ck.CKM_SHA_1, ck.CKM_SHA224, ck.CKM_SHA256, ck.CKM_SHA384, ck.CKM_SHA512} {
+	for _, t := range digestMechs {
 		add(t, slot.Mechanism{}, ck.CKF_DIGEST)
 	}
 	// Every signature mechanism verifies in software with the public key.
