@@ -145,7 +145,7 @@ func (c *Card) attestationSigner() (crypto.Signer, *x509.Certificate, bool) {
 // attest implements ATTEST: 00 F9 <key> 00 → DER certificate for a key generated on
 // the card, signed by F9. Imported keys and empty slots answer 6A80.
 func (c *Card) attest(cmd apdu.Command) ([]byte, uint16) {
-	if cmd.P2 != 0 || !keyRef(cmd.P1) {
+	if cmd.P2 != 0 || !c.keyRef(cmd.P1) {
 		return nil, apdu.SWIncorrectP1P2
 	}
 	k := c.st.keys[cmd.P1]
@@ -166,7 +166,7 @@ func (c *Card) attest(cmd apdu.Command) ([]byte, uint16) {
 		NotBefore:    issuer.NotBefore,
 		NotAfter:     issuer.NotAfter,
 		ExtraExtensions: []pkix.Extension{
-			{Id: oidFirmware, Value: firmware[:]},
+			{Id: oidFirmware, Value: append([]byte(nil), c.prof.Version[:]...)},
 			{Id: oidSerial, Value: serialDER},
 			{Id: oidPolicy, Value: []byte{k.pinPolicy, k.touchPolicy}},
 			{Id: oidFormFactor, Value: []byte{formFactorUSBAKeychain}},

@@ -10,16 +10,6 @@ import (
 // DefaultSerial is the serial number of a card created with Options.Serial = 0.
 const DefaultSerial uint32 = 12345678
 
-// Firmware version reported by GET VERSION and in attestation certificates.
-var firmware = [3]byte{5, 7, 1}
-
-// atr is the answer to reset of a YubiKey 5 (USB, CCID interface): T=1, historical
-// bytes 80 73 C0 21 C0 followed by "YubiKey" and the TCK.
-var atr = []byte{
-	0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15, 0x80, 0x73, 0xC0, 0x21,
-	0xC0, 0x57, 0x59, 0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0x40,
-}
-
 // Options configure a card.
 type Options struct {
 	// Serial is the YubiKey serial (GET SERIAL, attestation); 0 keeps the one in the
@@ -28,6 +18,16 @@ type Options struct {
 	// StatePath is "" for a memory-only card; otherwise the JSON state file, loaded when
 	// present and rewritten atomically after every change of persistent state.
 	StatePath string
+	// Profile names the card the engine is (profile.go): "" is DefaultProfile. A state
+	// file remembers its profile; opening it as another is an error.
+	Profile string
+	// MgmtAlg is the factory management-key algorithm of a new card (alg3DES,
+	// algAES128/192/256 as PIV algorithm identifiers); 0 = the profile's default. Only
+	// algorithms the profile accepts.
+	MgmtAlg byte
+	// GlobalPINPrimary: on a profile with a Global PIN, the Discovery Object's PIN
+	// usage policy names the Global PIN primary (60 20) instead of the PIV PIN (60 10).
+	GlobalPINPrimary bool
 	// Rand is the source of witnesses, challenges and serial numbers; nil = crypto/rand.
 	// (Since Go 1.26 key generation always uses the system source.)
 	Rand io.Reader
@@ -38,6 +38,7 @@ type Options struct {
 type Card struct {
 	mu   sync.Mutex
 	opts Options
+	prof Profile
 	rand io.Reader
 
 	st persistent // everything that survives a power cycle
@@ -66,12 +67,23 @@ type Card struct {
 }
 
 // New creates a card: it loads opts.StatePath when that file exists, else it makes a
-// factory-fresh card (PIN 123456, PUK 12345678, AES-192 management key
-// 010203040506070801020304050607080102030405060708, attestation key in F9) and, when
-// StatePath is set, writes it there.
+// factory-fresh card of opts.Profile (PIN 123456, PUK 12345678, management key
+// 010203040506070801020304050607080102030405060708 with the profile's default
+// algorithm, attestation key in F9 where the profile has one; a Global PIN 123456 on
+// a standard PIV card) and, when StatePath is set, writes it there.
 func New(opts Options) (_ *Card, err error) {
 	defer catch(&err)
-	c := &Card{opts: opts, rand: opts.Rand, poweredOn: true}
+	prof, err := LookupProfile(opts.Profile)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MgmtAlg != 0 && !prof.supportsMgmtAlg(opts.MgmtAlg) {
+		return nil, fmt.Errorf("vpiv: profile %s has no management key algorithm %02X", prof.Name, opts.MgmtAlg)
+	}
+	if opts.GlobalPINPrimary && !prof.GlobalPIN {
+		return nil, fmt.Errorf("vpiv: profile %s has no Global PIN", prof.Name)
+	}
+	c := &Card{opts: opts, prof: prof, rand: opts.Rand, poweredOn: true}
 	if c.rand == nil {
 		c.rand = rand.Reader
 	}
@@ -100,8 +112,15 @@ func New(opts Options) (_ *Card, err error) {
 	return c, nil
 }
 
-// ATR returns the card's answer to reset (a YubiKey 5 ATR).
-func (c *Card) ATR() []byte { return append([]byte(nil), atr...) }
+// ATR returns the card's answer to reset (the profile's).
+func (c *Card) ATR() []byte { return append([]byte(nil), c.prof.ATR...) }
+
+// Profile returns the card's profile.
+func (c *Card) Profile() Profile {
+	p := c.prof
+	p.ATR = append([]byte(nil), p.ATR...)
+	return p
+}
 
 // PowerOn powers the card up with a clean volatile state.
 func (c *Card) PowerOn() {

@@ -84,6 +84,11 @@ func userKeyRef(ref byte) bool {
 // keyRef: user slots plus the attestation slot F9 (import, metadata).
 func keyRef(ref byte) bool { return userKeyRef(ref) || ref == refAttestation }
 
+// keyRef is keyRef on this card: F9 exists only where the profile has attestation.
+func (c *Card) keyRef(ref byte) bool {
+	return userKeyRef(ref) || (ref == refAttestation && c.prof.Attestation)
+}
+
 // defaultPINPolicy per slot on a YubiKey: 9C always, 9E never, others once.
 func defaultPINPolicy(ref byte) byte {
 	switch ref {
@@ -288,7 +293,7 @@ func (c *Card) generate(cmd apdu.Command) ([]byte, uint16) {
 		}
 	}
 	algV, ok := el[0x80]
-	if !ok || len(algV) != 1 || !asymmetricAlg(algV[0]) {
+	if !ok || len(algV) != 1 || !asymmetricAlg(algV[0]) || !c.prof.supportsAlg(algV[0]) {
 		return nil, apdu.SWIncorrectData
 	}
 	aa, hasAA := el[0xAA]

@@ -10,8 +10,9 @@ import (
 
 // Key references of the PIN and the PUK (SP 800-73-4 Part 1 Table 4).
 const (
-	refPIN = 0x80
-	refPUK = 0x81
+	refPIN    = 0x80
+	refPUK    = 0x81
+	refGlobal = 0x00 // the Global PIN (cards with one: Profile.GlobalPIN)
 )
 
 // Factory values (Yubico: PIN 123456, PUK 12345678, 3 tries each).
@@ -68,16 +69,37 @@ func retriesSW(left int) uint16 {
 	return 0x63C0 | uint16(left)
 }
 
+// pinRef is a PIN the card checks: its hash and counters.
+type pinRef struct {
+	hash      *[]byte
+	left, max *int
+}
+
+// userPIN is the PIN that key reference ref names on this card: the PIV PIN (80), or
+// the Global PIN (00) on a card that has one; ok false for anything else.
+func (c *Card) userPIN(ref byte) (pinRef, bool) {
+	switch {
+	case ref == refPIN:
+		return pinRef{&c.st.pinHash, &c.st.pinLeft, &c.st.pinMax}, true
+	case ref == refGlobal && c.prof.GlobalPIN:
+		return pinRef{&c.st.globalHash, &c.st.globalLeft, &c.st.globalMax}, true
+	}
+	return pinRef{}, false
+}
+
 // verify implements VERIFY (SP 800-73-4 Part 2 §3.2.1). P1 00 with data checks the PIN;
-// P1 00 without data asks for the status; P1 FF without data resets the status.
+// P1 00 without data asks for the status; P1 FF without data resets the status. The
+// PIV PIN (80) and, on a card with one, the Global PIN (00) each satisfy the PIN
+// access conditions (the Discovery Object's usage policy says both do, 60 xx).
 func (c *Card) verify(cmd apdu.Command) ([]byte, uint16) {
 	switch cmd.P1 {
 	case 0x00, 0xFF:
 	default:
 		return nil, apdu.SWIncorrectP1P2
 	}
-	if cmd.P2 != refPIN {
-		return nil, apdu.SWRefDataNotFound // only the PIV application PIN is supported
+	pin, ok := c.userPIN(cmd.P2)
+	if !ok {
+		return nil, apdu.SWRefDataNotFound
 	}
 	if cmd.P1 == 0xFF {
 		if len(cmd.Data) != 0 {
@@ -88,27 +110,27 @@ func (c *Card) verify(cmd apdu.Command) ([]byte, uint16) {
 	}
 	if len(cmd.Data) == 0 {
 		switch {
-		case c.st.pinLeft == 0:
+		case *pin.left == 0:
 			return nil, apdu.SWAuthBlocked
 		case c.pinVerified:
 			return nil, apdu.SWOK
 		}
-		return nil, retriesSW(c.st.pinLeft)
+		return nil, retriesSW(*pin.left)
 	}
 	if !validPINBlock(cmd.Data) {
 		return nil, apdu.SWIncorrectData
 	}
-	if c.st.pinLeft == 0 {
+	if *pin.left == 0 {
 		return nil, apdu.SWAuthBlocked
 	}
-	if !c.checkSecret(c.st.pinHash, cmd.Data) {
+	if !c.checkSecret(*pin.hash, cmd.Data) {
 		c.pinVerified, c.pinJust = false, false
-		c.st.pinLeft--
+		*pin.left--
 		c.dirty = true
-		return nil, retriesSW(c.st.pinLeft)
+		return nil, retriesSW(*pin.left)
 	}
-	if c.st.pinLeft != c.st.pinMax {
-		c.st.pinLeft = c.st.pinMax
+	if *pin.left != *pin.max {
+		*pin.left = *pin.max
 		c.dirty = true
 	}
 	c.pinVerified, c.pinJust = true, true
@@ -131,6 +153,12 @@ func (c *Card) changeReference(cmd apdu.Command) ([]byte, uint16) {
 		hash, left, max, isDefault, factory = &c.st.pinHash, &c.st.pinLeft, c.st.pinMax, &c.st.pinDefault, defaultPIN
 	case refPUK:
 		hash, left, max, isDefault, factory = &c.st.pukHash, &c.st.pukLeft, c.st.pukMax, &c.st.pukDefault, defaultPUK
+	case refGlobal:
+		if !c.prof.GlobalPIN {
+			return nil, apdu.SWRefDataNotFound
+		}
+		var ignored bool
+		hash, left, max, isDefault, factory = &c.st.globalHash, &c.st.globalLeft, c.st.globalMax, &ignored, defaultPIN
 	default:
 		return nil, apdu.SWRefDataNotFound
 	}
@@ -142,7 +170,7 @@ func (c *Card) changeReference(cmd apdu.Command) ([]byte, uint16) {
 	}
 	if !c.checkSecret(*hash, cmd.Data[:8]) {
 		*left--
-		if cmd.P2 == refPIN {
+		if cmd.P2 == refPIN || cmd.P2 == refGlobal {
 			c.pinVerified, c.pinJust = false, false
 		}
 		c.dirty = true

@@ -31,9 +31,12 @@ var demoSlots = []struct {
 //
 //	"factory": nothing (the card as it leaves the factory).
 //	"demo":    when 9A, 9C, 9D and 9E hold no key and no certificate: RSA-2048 in 9A
-//	           and 9D, P-256 in 9C and 9E (generated on card, default policies), a
+//	           and 9D, P-256 in 9C and 9E (written by the engine itself, as an issuer
+//	           would: a standard PIV card has no IMPORT; default policies), a
 //	           self-signed certificate "pcsc11 demo <slot name>" in each container, and
-//	           a CHUID and CCC like ykman writes. A card that has any of them is left alone.
+//	           a CHUID and CCC like ykman writes; on the piv profile also Printed
+//	           Information, a Facial Image, Key History and a Security Object. A card
+//	           that has any of the four keys or certificates is left alone.
 //	"3des":    the management key becomes 3DES with the default value, as on YubiKeys
 //	           before 5.7 (yubico-piv-tool/ykcs11 2.2 assume it) — only when the
 //	           management key is still the factory AES-192 one.
@@ -54,7 +57,7 @@ func (c *Card) Provision(profile string) (err error) {
 		case "demo":
 			err = c.provisionDemo()
 		case "3des":
-			if c.st.mgmtAlg == defaultMgmtAlg && c.st.mgmtDefault {
+			if c.st.mgmtAlg == algAES192 && c.st.mgmtDefault && c.prof.supportsMgmtAlg(alg3DES) {
 				c.st.mgmtAlg = alg3DES
 			}
 		}
@@ -104,7 +107,47 @@ func (c *Card) provisionDemo() error {
 	if _, ok := c.st.objects[objCCC]; !ok {
 		c.st.objects[objCCC] = c.newCCC()
 	}
+	if !c.prof.Yubico {
+		c.provisionIssuerObjects()
+	}
 	return nil
+}
+
+// provisionIssuerObjects writes what an issuer puts on a standard PIV card besides
+// keys and certificates (SP 800-73-4 Part 1 Appendix A): Printed Information, a
+// Facial Image (both readable after the PIN), Key History and the Security Object.
+// On a YubiKey 5FC109 holds ykman's PIN-protected management key instead, so these
+// are written on the piv profile only.
+func (c *Card) provisionIssuerObjects() {
+	set := func(tag uint32, v []byte) {
+		if _, ok := c.st.objects[tag]; !ok {
+			c.st.objects[tag] = v
+		}
+	}
+	// Printed Information (Table 13): 01 name, 02 employee affiliation, 04 expiration
+	// date, 05 agency card serial number, 06 issuer identification, FE.
+	pi := apdu.EncodeTLV(0x01, []byte("PCSC11 DEMO CARDHOLDER"))
+	pi = apdu.AppendTLV(pi, 0x02, []byte("Virtual"))
+	pi = apdu.AppendTLV(pi, 0x04, []byte("2099DEC31"))
+	pi = apdu.AppendTLV(pi, 0x05, []byte("0000000001"))
+	pi = apdu.AppendTLV(pi, 0x06, []byte("PCSC11 VIRTUAL ISSUER"))
+	set(objPrinted, apdu.AppendTLV(pi, 0xFE, nil))
+	// Cardholder Facial Image (Table 14): BC the CBEFF record (here a small
+	// placeholder header and random bytes: no real image), FE.
+	set(objFacial, apdu.AppendTLV(apdu.EncodeTLV(0xBC, append([]byte("pcsc11-demo-facial-image:"), c.random(64)...)), 0xFE, nil))
+	// Key History (Table 19): C1 keys with on-card certificates, C2 with off-card
+	// certificates (none retired), FE.
+	kh := apdu.EncodeTLV(0xC1, []byte{0})
+	kh = apdu.AppendTLV(kh, 0xC2, []byte{0})
+	set(objKeyHistory, apdu.AppendTLV(kh, 0xFE, nil))
+	// Security Object (Table 12): BA the mapping of data group numbers to container
+	// IDs (1 CHUID 3000, 2 Facial Image 6030, 3 Printed Information 3001), BB the
+	// LDS security object. A real issuer signs BB (CMS SignedData); this card has no
+	// issuer key, so BB carries the unsigned digest list and says so.
+	ba := []byte{0x01, 0x30, 0x00, 0x02, 0x60, 0x30, 0x03, 0x30, 0x01}
+	so := apdu.EncodeTLV(0xBA, ba)
+	so = apdu.AppendTLV(so, 0xBB, []byte("pcsc11 virtual card: unsigned security object"))
+	set(objSecurity, apdu.AppendTLV(so, 0xFE, nil))
 }
 
 func (c *Card) selfSigned(priv crypto.PrivateKey, cn string) ([]byte, error) {

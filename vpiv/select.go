@@ -34,19 +34,19 @@ func (c *Card) selectApp(cmd apdu.Command) ([]byte, uint16) {
 	if cmd.P2 == 0x0C {
 		return nil, apdu.SWOK
 	}
-	return applicationPropertyTemplate(), apdu.SWOK
+	return c.applicationPropertyTemplate(), apdu.SWOK
 }
 
 // applicationPropertyTemplate is tag 61: 4F the PIX of the AID, 79 the coexistent tag
 // allocation authority (the NIST RID), AC the cryptographic algorithms supported
-// (80 one per algorithm, 06 00 the object identifier placeholder).
-func applicationPropertyTemplate() []byte {
+// (80 one per algorithm the profile knows, management keys first, 06 00 the object
+// identifier placeholder).
+func (c *Card) applicationPropertyTemplate() []byte {
 	var body []byte
 	body = apdu.AppendTLV(body, 0x4F, pivAID[pivRIDLen:])
 	body = apdu.AppendTLV(body, 0x79, apdu.EncodeTLV(0x4F, pivAID[:pivRIDLen]))
 	var algs []byte
-	for _, a := range []byte{alg3DES, algAES128, algAES192, algAES256, algRSA1024, algRSA2048,
-		algRSA3072, algRSA4096, algECP256, algECP384, algEd25519, algX25519} {
+	for _, a := range append(append([]byte(nil), c.prof.MgmtAlgs...), c.prof.Algs...) {
 		algs = apdu.AppendTLV(algs, 0x80, []byte{a})
 	}
 	algs = apdu.AppendTLV(algs, 0x06, nil)

@@ -21,6 +21,10 @@ type persistent struct {
 	pinMax, pinLeft        int
 	pukMax, pukLeft        int
 
+	// The Global PIN (key reference 00) of a profile with one (standard PIV cards).
+	globalHash            []byte
+	globalMax, globalLeft int
+
 	mgmtAlg     byte
 	mgmtKey     []byte
 	mgmtTouch   byte
@@ -40,6 +44,9 @@ func (c *Card) factory() error {
 		objects: map[uint32][]byte{},
 	}
 	c.factoryCredentials()
+	if !c.prof.Attestation {
+		return nil
+	}
 	return c.makeAttestationKey()
 }
 
@@ -49,15 +56,20 @@ func (c *Card) factoryCredentials() {
 	c.st.pukHash, c.st.pukDefault = c.hashSecret(defaultPUK), true
 	c.st.pinMax, c.st.pinLeft = defaultTries, defaultTries
 	c.st.pukMax, c.st.pukLeft = defaultTries, defaultTries
-	c.st.mgmtAlg = defaultMgmtAlg
-	c.st.mgmtKey = append([]byte(nil), defaultMgmtKey...)
+	c.st.mgmtAlg = c.defaultMgmtAlg()
+	c.st.mgmtKey = factoryMgmtKey(c.st.mgmtAlg)
 	c.st.mgmtTouch = touchNever
 	c.st.mgmtDefault = true
+	if c.prof.GlobalPIN {
+		c.st.globalHash = c.hashSecret(defaultPIN)
+		c.st.globalMax, c.st.globalLeft = defaultTries, defaultTries
+	}
 }
 
 // stateFile is the JSON form of persistent ([]byte fields are base64).
 type stateFile struct {
 	Format      int                `json:"format"`
+	Profile     string             `json:"profile,omitempty"` // "" = yubikey-5.7 (files written before profiles)
 	Serial      uint32             `json:"serial"`
 	Salt        []byte             `json:"salt"`
 	PINHash     []byte             `json:"pin_hash"`
@@ -72,6 +84,9 @@ type stateFile struct {
 	MgmtKey     []byte             `json:"mgmt_key"`
 	MgmtTouch   byte               `json:"mgmt_touch"`
 	MgmtDefault bool               `json:"mgmt_default"`
+	GlobalHash  []byte             `json:"global_pin_hash,omitempty"`
+	GlobalMax   int                `json:"global_pin_max,omitempty"`
+	GlobalLeft  int                `json:"global_pin_left,omitempty"`
 	Keys        map[string]keyFile `json:"keys"`    // by key reference, hex ("9a")
 	Objects     map[string][]byte  `json:"objects"` // by tag, hex ("5fc105")
 }
@@ -89,7 +104,8 @@ const stateFormat = 1
 func (c *Card) marshalState() ([]byte, error) {
 	s := c.st
 	f := stateFile{
-		Format: stateFormat, Serial: s.serial, Salt: s.salt,
+		Format: stateFormat, Profile: c.prof.Name, Serial: s.serial, Salt: s.salt,
+		GlobalHash: s.globalHash, GlobalMax: s.globalMax, GlobalLeft: s.globalLeft,
 		PINHash: s.pinHash, PUKHash: s.pukHash, PINDefault: s.pinDefault, PUKDefault: s.pukDefault,
 		PINMax: s.pinMax, PINLeft: s.pinLeft, PUKMax: s.pukMax, PUKLeft: s.pukLeft,
 		MgmtAlg: s.mgmtAlg, MgmtKey: s.mgmtKey, MgmtTouch: s.mgmtTouch, MgmtDefault: s.mgmtDefault,
@@ -179,10 +195,18 @@ func (c *Card) unmarshalState(b []byte) (persistent, error) {
 	if f.Format != stateFormat {
 		return persistent{}, fmt.Errorf("unknown format %d", f.Format)
 	}
+	if prof := f.Profile; prof != c.prof.Name && (prof != "" || c.prof.Name != DefaultProfile) {
+		if prof == "" {
+			prof = DefaultProfile
+		}
+		return persistent{}, fmt.Errorf("the card is a %s, not a %s (--profile)", prof, c.prof.Name)
+	}
 	tries := func(max, left int) bool { return max >= 1 && max <= 255 && left >= 0 && left <= max }
 	if len(f.Salt) == 0 || len(f.PINHash) != 32 || len(f.PUKHash) != 32 ||
 		!tries(f.PINMax, f.PINLeft) || !tries(f.PUKMax, f.PUKLeft) ||
-		mgmtKeyLen(f.MgmtAlg) == 0 || len(f.MgmtKey) != mgmtKeyLen(f.MgmtAlg) {
+		mgmtKeyLen(f.MgmtAlg) == 0 || len(f.MgmtKey) != mgmtKeyLen(f.MgmtAlg) ||
+		c.prof.GlobalPIN != (len(f.GlobalHash) == 32) ||
+		(c.prof.GlobalPIN && !tries(f.GlobalMax, f.GlobalLeft)) {
 		return persistent{}, errors.New("invalid credentials")
 	}
 	s := persistent{
@@ -190,12 +214,13 @@ func (c *Card) unmarshalState(b []byte) (persistent, error) {
 		pinHash: f.PINHash, pukHash: f.PUKHash, pinDefault: f.PINDefault, pukDefault: f.PUKDefault,
 		pinMax: f.PINMax, pinLeft: f.PINLeft, pukMax: f.PUKMax, pukLeft: f.PUKLeft,
 		mgmtAlg: f.MgmtAlg, mgmtKey: f.MgmtKey, mgmtTouch: f.MgmtTouch, mgmtDefault: f.MgmtDefault,
+		globalHash: f.GlobalHash, globalMax: f.GlobalMax, globalLeft: f.GlobalLeft,
 		keys:    map[byte]*slotKey{},
 		objects: map[uint32][]byte{},
 	}
 	for name, kf := range f.Keys {
 		ref, err := strconv.ParseUint(name, 16, 8)
-		if err != nil || !keyRef(byte(ref)) {
+		if err != nil || !c.keyRef(byte(ref)) {
 			return persistent{}, fmt.Errorf("bad key reference %q", name)
 		}
 		priv, err := x509.ParsePKCS8PrivateKey(kf.PKCS8)
@@ -210,7 +235,7 @@ func (c *Card) unmarshalState(b []byte) (persistent, error) {
 	}
 	for name, v := range f.Objects {
 		tag, err := strconv.ParseUint(name, 16, 32)
-		if err != nil || !validObject(uint32(tag)) || len(v) == 0 || len(v) > maxObjectSize {
+		if err != nil || !c.validObject(uint32(tag)) || len(v) == 0 || len(v) > maxObjectSize {
 			return persistent{}, fmt.Errorf("bad object %q", name)
 		}
 		s.objects[uint32(tag)] = v

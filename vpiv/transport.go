@@ -122,6 +122,9 @@ func (c *Card) dispatch(cmd apdu.Command) ([]byte, uint16) {
 		// No application selected: the card knows no instruction but SELECT.
 		return nil, apdu.SWInsNotSupported
 	}
+	if !c.prof.knowsINS(cmd.INS) {
+		return nil, apdu.SWInsNotSupported // as the real card: this one has no such command
+	}
 	// PIN policy "always": only the command right after a successful VERIFY may use
 	// the key. Take the flag now so every other command clears it.
 	justVerified := c.pinJust

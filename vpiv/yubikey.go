@@ -16,10 +16,28 @@ import (
 // The Yubico PIV extensions
 // (https://developers.yubico.com/PIV/Introduction/Yubico_extensions.html).
 
-// defaultMgmtKey is the factory management key; AES-192 from firmware 5.7.
+// defaultMgmtKey is the factory management key, the same value whatever the
+// algorithm (3DES before firmware 5.7, AES-192 from 5.7).
 var defaultMgmtKey = []byte{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8}
 
-const defaultMgmtAlg = algAES192
+// defaultMgmtAlg is the factory management-key algorithm: Options.MgmtAlg, else the
+// profile's first.
+func (c *Card) defaultMgmtAlg() byte {
+	if c.opts.MgmtAlg != 0 {
+		return c.opts.MgmtAlg
+	}
+	return c.prof.MgmtAlgs[0]
+}
+
+// factoryMgmtKey is the default key value cut to the algorithm's length (AES-128
+// takes the first 16 bytes, AES-256 repeats the pattern).
+func factoryMgmtKey(alg byte) []byte {
+	k := make([]byte, mgmtKeyLen(alg))
+	for i := range k {
+		k[i] = defaultMgmtKey[i%len(defaultMgmtKey)]
+	}
+	return k
+}
 
 func mgmtKeyLen(alg byte) int {
 	switch alg {
@@ -38,7 +56,7 @@ func (c *Card) getVersion(cmd apdu.Command) ([]byte, uint16) {
 	if len(cmd.Data) != 0 {
 		return nil, apdu.SWWrongLength
 	}
-	return firmware[:], apdu.SWOK
+	return append([]byte(nil), c.prof.Version[:]...), apdu.SWOK
 }
 
 // getSerial: 00 F8 00 00 → serial, 4 bytes big-endian.
@@ -58,7 +76,7 @@ func (c *Card) setManagementKey(cmd apdu.Command) ([]byte, uint16) {
 		return nil, apdu.SWSecurityNotSatisfied
 	}
 	d := cmd.Data
-	if len(d) < 3 || d[1] != refMgmt || mgmtKeyLen(d[0]) == 0 ||
+	if len(d) < 3 || d[1] != refMgmt || mgmtKeyLen(d[0]) == 0 || !c.prof.supportsMgmtAlg(d[0]) ||
 		int(d[2]) != mgmtKeyLen(d[0]) || len(d) != 3+int(d[2]) {
 		return nil, apdu.SWIncorrectData
 	}
@@ -68,7 +86,7 @@ func (c *Card) setManagementKey(cmd apdu.Command) ([]byte, uint16) {
 	if cmd.P2 == 0xFE {
 		c.st.mgmtTouch = touchAlways
 	}
-	c.st.mgmtDefault = bytes.Equal(c.st.mgmtKey, defaultMgmtKey)
+	c.st.mgmtDefault = bytes.Equal(c.st.mgmtKey, factoryMgmtKey(d[0]))
 	c.dirty = true
 	return nil, apdu.SWOK
 }
@@ -76,7 +94,7 @@ func (c *Card) setManagementKey(cmd apdu.Command) ([]byte, uint16) {
 // importKey: 00 FE <alg> <key>, data RSA 01 P 02 Q 03 dP 04 dQ 05 qInv | EC 06 scalar |
 // Ed25519 07 seed | X25519 08 scalar, then optional AA/AB policies.
 func (c *Card) importKey(cmd apdu.Command) ([]byte, uint16) {
-	if !keyRef(cmd.P2) || !asymmetricAlg(cmd.P1) {
+	if !c.keyRef(cmd.P2) || !c.prof.supportsAlg(cmd.P1) {
 		return nil, apdu.SWIncorrectP1P2
 	}
 	if !c.mgmtAuth {
@@ -258,7 +276,7 @@ func (c *Card) getMetadata(cmd apdu.Command) ([]byte, uint16) {
 		out = apdu.AppendTLV(out, 0x01, []byte{c.st.mgmtAlg})
 		out = apdu.AppendTLV(out, 0x02, []byte{pinNever, c.st.mgmtTouch})
 		out = apdu.AppendTLV(out, 0x05, []byte{b2byte(c.st.mgmtDefault)})
-	case keyRef(ref):
+	case c.keyRef(ref):
 		k := c.st.keys[ref]
 		if k == nil {
 			return nil, apdu.SWRefDataNotFound

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,6 +31,7 @@ import (
 
 type config struct {
 	host, state, provision, control, inject string
+	profile, mgmtAlg, pinPolicy             string
 	send                                    string
 	port, pinpadPort                        int
 	serial                                  uint64
@@ -49,6 +51,9 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	fs.IntVar(&c.pinpadPort, "pinpad-port", 0, "connect to pcsc11's test PIN-pad reader on this port (35965; docs/pinpad.md) instead of vpcd's --port; script its keypad through --control (pinpad type DIGITS|cancel|timeout)")
 	fs.StringVar(&c.state, "state", "", "file keeping the card's state (keys, objects, PIN) across runs; empty = in memory only")
 	fs.Uint64Var(&c.serial, "serial", 0, "YubiKey serial number (0 = the engine's default)")
+	fs.StringVar(&c.profile, "profile", vpiv.DefaultProfile, "the card to be: "+strings.Join(vpiv.ProfileNames(), ", ")+" (docs/virtual-card.md: what each answers); a --state file keeps its profile")
+	fs.StringVar(&c.mgmtAlg, "mgmt-alg", "", "factory management key algorithm of a new card: 3des, aes128, aes192 or aes256 (default: the profile's; only those the profile accepts)")
+	fs.StringVar(&c.pinPolicy, "pin-policy", "", "piv profile: the Discovery Object's PIN usage policy, piv (PIV PIN primary, 60 10; the default) or global (Global PIN primary, 60 20)")
 	fs.StringVar(&c.provision, "provision", "", "provision profiles joined with + (the engine checks them): demo (keys and certificates in 9A, 9C, 9D, 9E; skipped when the card has any), 3des (3DES default management key, for yubico-piv-tool/ykcs11 2.2), factory")
 	fs.StringVar(&c.control, "control", "", "unix socket accepting line commands: remove, insert, status, quit")
 	fs.DurationVar(&c.removeAfter, "remove-after", 0, "remove the card after this long (0 = never)")
@@ -63,7 +68,7 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	fs.BoolVar(&c.printRoot, "print-attestation-root", false, "print the virtual attestation root CA certificate (PEM: what verifiers such as 'pcsc11 attest --roots' trust) and exit")
 	fs.BoolVar(&c.trace, "trace", false, "log APDU headers and status words (PINs, keys and response data are never logged)")
 	fs.Usage = func() {
-		fmt.Fprintf(errOut, "usage: pcsc11-vpiv [flags]\n\nA virtual PIV card (YubiKey 5.7-like) for vsmartcard's vpcd reader.\nSignals: SIGUSR1 removes the card, SIGUSR2 inserts it, SIGTERM/SIGINT stop.\n\nflags:\n")
+		fmt.Fprintf(errOut, "usage: pcsc11-vpiv [flags]\n\nA virtual PIV card (a YubiKey 5.7 unless --profile says otherwise) for vsmartcard's vpcd reader.\nSignals: SIGUSR1 removes the card, SIGUSR2 inserts it, SIGTERM/SIGINT stop.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -71,6 +76,17 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if _, err := vpiv.LookupProfile(c.profile); err != nil {
+		return nil, err
+	}
+	if _, err := vpiv.MgmtAlgByName(c.mgmtAlg); err != nil {
+		return nil, err
+	}
+	switch c.pinPolicy {
+	case "", "piv", "global":
+	default:
+		return nil, fmt.Errorf("--pin-policy %q: want piv or global", c.pinPolicy)
 	}
 	if c.port < 1 || c.port > 65535 {
 		return nil, fmt.Errorf("--port %d out of range", c.port)
@@ -156,8 +172,8 @@ func run(cfg *config) error {
 		client.Addr = net.JoinHostPort(cfg.host, strconv.Itoa(cfg.pinpadPort))
 		client.PINPad = &pinpad.Keypad{}
 	}
-	log.Printf("virtual PIV card ready (new=%t, state=%q, provision=%q, inject=%q); connecting to vpcd at %s",
-		fresh, cfg.state, cfg.provision, cfg.inject, client.Addr)
+	log.Printf("virtual PIV card ready (profile=%s, new=%t, state=%q, provision=%q, inject=%q); connecting to vpcd at %s",
+		card.Profile().Name, fresh, cfg.state, cfg.provision, cfg.inject, client.Addr)
 
 	if cfg.control != "" {
 		ct := &vpcd.Controller{Client: client, Quit: quit, Stats: func(c vpcd.Card) (uint64, uint64, uint64) {
@@ -218,7 +234,9 @@ func openCard(cfg *config) (card *vpiv.Card, fresh bool, err error) {
 			return nil, false, fmt.Errorf("state file: %w", err)
 		}
 	}
-	card, err = vpiv.New(vpiv.Options{Serial: uint32(cfg.serial), StatePath: cfg.state})
+	mgmtAlg, _ := vpiv.MgmtAlgByName(cfg.mgmtAlg) // checked by parseFlags
+	card, err = vpiv.New(vpiv.Options{Serial: uint32(cfg.serial), StatePath: cfg.state, Profile: cfg.profile,
+		MgmtAlg: mgmtAlg, GlobalPINPrimary: cfg.pinPolicy == "global"})
 	if err != nil {
 		return nil, false, fmt.Errorf("virtual card: %w", err)
 	}

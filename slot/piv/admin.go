@@ -179,33 +179,27 @@ func (t *Token) ensureAdmin() error {
 }
 
 // mgmAlg is the card's management key algorithm: GET METADATA 9B on YubiKey 5.3+, else
-// 3DES (the only algorithm before).
+// the one the last authentication found (mutualAuth), else 3DES.
 func (t *Token) mgmAlg() (byte, error) {
-	if t.atLeast(5, 3) {
-		m, err := t.getMetadata(refMgmKey)
-		if _, isSW := apdu.SW(err); err != nil && !isSW {
-			return 0, err
-		}
-		if err == nil && m.alg != 0 {
-			return m.alg, nil
-		}
+	if t.mgmAlgSeen != 0 && !t.atLeast(5, 3) {
+		return t.mgmAlgSeen, nil
 	}
-	return alg3DES, nil
+	c, err := t.mgmAlgCandidates(24)
+	if err != nil {
+		return 0, err
+	}
+	return c[0], nil
 }
 
 // authMgm authenticates with a raw management key (mutual GENERAL AUTHENTICATE).
 func (t *Token) authMgm(key []byte) error {
-	alg, err := t.mgmAlg()
-	if err != nil {
-		return err
-	}
-	block, err := mgmCipher(alg, key)
+	candidates, err := t.mgmAlgCandidates(len(key))
 	if err != nil {
 		return err
 	}
 	// The witness request drops any authentication the card held.
 	t.soLoggedIn, t.userAdmin = false, false
-	return t.mutualAuth(alg, block)
+	return t.mutualAuth(candidates, key)
 }
 
 // decodeMgmKey turns 32/48/64 hex digits into a key; rv is the error code for a value

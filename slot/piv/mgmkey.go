@@ -15,8 +15,8 @@ import (
 )
 
 // loginSO authenticates with the PIV card management key (9B), given as hex digits,
-// by mutual GENERAL AUTHENTICATE (SP 800-73-4 part 2, appendix A.1; Yubico for the
-// algorithm in GET METADATA 9B, 3DES before 5.3).
+// by mutual GENERAL AUTHENTICATE (SP 800-73-4 part 2, appendix A.1; the algorithm as
+// mgmAlgCandidates finds it).
 func (t *Token) loginSO(hexKey []byte) error {
 	if hexKey == nil {
 		return slot.NewError(ck.CKR_ARGUMENTS_BAD, "piv: no management key given", nil)
@@ -32,22 +32,8 @@ func (t *Token) loginSO(hexKey []byte) error {
 		return slot.NewError(ck.CKR_PIN_INCORRECT, "piv: management key is not hex", nil)
 	}
 	return t.transact(func() error {
-		alg := byte(alg3DES)
-		if t.atLeast(5, 3) {
-			m, err := t.getMetadata(refMgmKey)
-			if _, isSW := apdu.SW(err); err != nil && !isSW {
-				return err // transport failure or a malformed answer
-			}
-			if err == nil && m.alg != 0 {
-				alg = m.alg
-			}
-		}
-		block, err := mgmCipher(alg, key)
-		if err != nil {
-			return err
-		}
 		t.soLoggedIn = false
-		if err := t.mutualAuth(alg, block); err != nil {
+		if err := t.authMgm(key); err != nil {
 			return err
 		}
 		t.soLoggedIn = true
@@ -71,9 +57,19 @@ func mgmCipher(alg byte, key []byte) (cipher.Block, error) {
 	return aes.NewCipher(key)
 }
 
-func (t *Token) mutualAuth(alg byte, block cipher.Block) error {
-	bs := block.BlockSize()
-	ga := func(data []byte) ([]byte, error) {
+// mutualAuth authenticates with key, trying the candidate algorithms in order. Only
+// the witness request (step 1, which proves nothing and counts no failure: SP 800-73-4
+// part 2 appendix A.1) is sent per candidate; a card whose key has another algorithm
+// refuses it (6A80/6A86, as YubiKeys and our virtual card do), and the next one is
+// tried. So finding the algorithm of a card without GET METADATA never spends a
+// retry of the management key. The algorithm that worked is remembered.
+func (t *Token) mutualAuth(candidates []byte, key []byte) error {
+	var (
+		alg     byte
+		block   cipher.Block
+		witness []byte
+	)
+	ga := func(alg byte, data []byte) ([]byte, error) {
 		out, err := t.exchange(apdu.Command{INS: insGeneralAuth, P1: alg, P2: refMgmKey,
 			Data: apdu.EncodeTLV(0x7C, data), Ne: 256})
 		if err != nil {
@@ -81,15 +77,30 @@ func (t *Token) mutualAuth(alg byte, block cipher.Block) error {
 		}
 		return parseDynAuth(out)
 	}
-	// Step 1: ask for a witness (80 empty); the card answers it encrypted.
-	resp, err := ga([]byte{0x80, 0x00})
-	if err != nil {
-		return err
+	for _, a := range candidates {
+		b, err := mgmCipher(a, key)
+		if err != nil {
+			return err
+		}
+		// Step 1: ask for a witness (80 empty); the card answers it encrypted.
+		resp, err := ga(a, []byte{0x80, 0x00})
+		if swIs(err, apdu.SWIncorrectP1P2, apdu.SWIncorrectData, apdu.SWWrongP1P2) && len(candidates) > 1 {
+			continue // not this card's algorithm
+		}
+		if err != nil {
+			return err
+		}
+		w, ok, err := apdu.Find(resp, 0x80)
+		if err != nil || !ok || len(w) != b.BlockSize() {
+			return errors.New("piv: management key: bad witness")
+		}
+		alg, block, witness = a, b, w
+		break
 	}
-	witness, ok, err := apdu.Find(resp, 0x80)
-	if err != nil || !ok || len(witness) != bs {
-		return errors.New("piv: management key: bad witness")
+	if block == nil {
+		return slot.NewError(ck.CKR_PIN_INCORRECT, "piv: the management key fits none of the card's algorithms", nil)
 	}
+	bs := block.BlockSize()
 	plain := make([]byte, bs)
 	block.Decrypt(plain, witness)
 	challenge := make([]byte, bs)
@@ -99,7 +110,7 @@ func (t *Token) mutualAuth(alg byte, block cipher.Block) error {
 	// Step 2: return the decrypted witness and our challenge; the card proves it holds
 	// the same key by encrypting the challenge.
 	data := apdu.AppendTLV(apdu.EncodeTLV(0x80, plain), 0x81, challenge)
-	resp, err = ga(data)
+	resp, err := ga(alg, data)
 	clear(plain)
 	if err != nil {
 		if swIs(err, apdu.SWSecurityNotSatisfied, apdu.SWIncorrectData) {
@@ -119,7 +130,37 @@ func (t *Token) mutualAuth(alg byte, block cipher.Block) error {
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return slot.NewError(ck.CKR_DEVICE_ERROR, "piv: the card failed to prove the management key", nil)
 	}
+	t.mgmAlgSeen = alg
 	return nil
+}
+
+// mgmAlgCandidates lists the algorithms the card's management key may have, for a key
+// of n bytes, most likely first: the one GET METADATA 9B names on YubiKey 5.3+; else
+// by length, 16 bytes AES-128, 32 AES-256, 24 3DES or AES-192 (AES-192 first on 5.7,
+// whose factory key is AES-192; 3DES first elsewhere: the factory algorithm before 5.7
+// and of most PIV cards).
+func (t *Token) mgmAlgCandidates(n int) ([]byte, error) {
+	if t.atLeast(5, 3) {
+		m, err := t.getMetadata(refMgmKey)
+		if _, isSW := apdu.SW(err); err != nil && !isSW {
+			return nil, err // transport failure or a malformed answer
+		}
+		if err == nil && m.alg != 0 {
+			return []byte{m.alg}, nil
+		}
+	}
+	switch n {
+	case 16:
+		return []byte{algAES128}, nil
+	case 32:
+		return []byte{algAES256}, nil
+	case 24:
+		if t.atLeast(5, 7) {
+			return []byte{algAES192, alg3DES}, nil
+		}
+		return []byte{alg3DES, algAES192}, nil
+	}
+	return nil, slot.NewError(ck.CKR_PIN_LEN_RANGE, "piv: management key must be 16, 24 or 32 bytes", nil)
 }
 
 // parseDynAuth unwraps a Dynamic Authentication Template answer: exactly one 7C.

@@ -55,6 +55,10 @@ type Token struct {
 
 	pinTries int // maximum PIN tries (metadata), or the highest counter seen
 
+	// mgmAlgSeen is the management-key algorithm the last successful authentication
+	// used (mgmkey.go), for cards without GET METADATA; 0 until one succeeded.
+	mgmAlgSeen byte
+
 	// The CKF_SO_PIN_* flags (GET METADATA of the PUK and the management key, creds.go
 	// soFlags), read once per token and forgotten by every command that can change
 	// them (changesSOFacts), so that C_GetTokenInfo costs one APDU after the first.
