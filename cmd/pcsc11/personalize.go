@@ -599,8 +599,9 @@ func runAttest(a *app, c *command, args []string) error {
 		if err != nil {
 			return fmt.Errorf("attestation: %v", err)
 		}
-		// The card's attestation certificate (F9, CKA_ID 0x19) signs the attestation.
-		f9, err := objectsWithID(tok, []byte{0x19}, ck.CKO_CERTIFICATE)
+		// The card's attestation certificate (F9, CKA_ID 0x19) signs the attestation;
+		// the driver lists it as a data object (no key a user authenticates with).
+		f9, err := objectsWithID(tok, []byte{0x19}, ck.CKO_DATA, ck.CKO_CERTIFICATE)
 		if err != nil {
 			return err
 		}

@@ -21,6 +21,7 @@ const (
 // PIN and management key references.
 const (
 	refPIN    = 0x80
+	refGlobal = 0x00 // the Global PIN (SP 800-73-4 part 1, 3.3.2)
 	refMgmKey = 0x9B
 )
 
@@ -157,6 +158,6 @@ func unwrapData(tag uint32, out []byte) ([]byte, error) {
 // verifyEmpty sends VERIFY with no data: 9000 = verified, 63Cx = x tries left,
 // 6983 = blocked (SP 800-73-4 part 2, 3.2.1).
 func (t *Token) verifyEmpty() error {
-	_, err := t.exchange(apdu.Command{INS: insVerify, P2: refPIN})
+	_, err := t.exchange(apdu.Command{INS: insVerify, P2: t.userRef})
 	return err
 }

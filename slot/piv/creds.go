@@ -157,7 +157,7 @@ func (t *Token) SetPIN(userType ck.ULong, oldPIN, newPIN []byte) error {
 		if t.padOnly() {
 			return hostPINRefused()
 		}
-		return t.changePINOrPUK(refPIN, "PIN", oldPIN, newPIN)
+		return t.changePINOrPUK(t.userRef, "PIN", oldPIN, newPIN)
 	case ck.CKU_SO:
 		if isMgmKeyHex(oldPIN) {
 			return t.changeMgmKey(oldPIN, newPIN)
@@ -183,7 +183,7 @@ func (t *Token) changePINOrPUK(ref byte, what string, oldPIN, newPIN []byte) err
 	defer clear(newBlk)
 	return t.transact(func() error {
 		if err := t.changeRef(ref, oldBlk, newBlk); err != nil {
-			if ref == refPIN {
+			if ref == t.userRef {
 				t.loggedIn = false // a wrong old PIN clears a verified PIN
 			}
 			return refError(err, what)

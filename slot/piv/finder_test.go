@@ -182,7 +182,7 @@ func TestObjectsWithIDEquivalence(t *testing.T) {
 	ref := openToken(t, m)
 	ref.knownCerts = map[byte]bool{0x83: true}
 	all, _ := ref.Objects()
-	if findObj(all, "cert/83") == nil || findObj(all, "cert/84") != nil || findObj(all, "priv/f9") == nil {
+	if findObj(all, "cert/83") == nil || findObj(all, "cert/84") != nil || findObj(all, "cert/f9") == nil {
 		t.Errorf("5.7 objects: %v", objKeys(all))
 	}
 	ref = openToken(t, m)

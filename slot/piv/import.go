@@ -418,6 +418,8 @@ func (t *Token) DestroyObject(key string) error {
 	switch {
 	case kind == "pub":
 		return slot.NewError(ck.CKR_ACTION_PROHIBITED, "piv: a public key goes with its private key", nil)
+	case kind == "cert" && s.ref == attestationRef:
+		return slot.NewError(ck.CKR_ACTION_PROHIBITED, "piv: the attestation certificate is the card maker's", nil)
 	case kind == "priv" && (s.ref == 0xF9 || !t.atLeast(5, 7)):
 		return slot.NewError(ck.CKR_ACTION_PROHIBITED, "piv: this card cannot delete keys (YubiKey 5.7 or later can)", nil)
 	}

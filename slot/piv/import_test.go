@@ -284,7 +284,7 @@ func TestDestroyObject(t *testing.T) {
 	}
 	soLogin(t, tok)
 	objs, _ := tok.Objects()
-	for key, want := range map[string]bool{"cert/9a": true, "priv/9a": true, "pub/9a": false, "priv/f9": false} {
+	for key, want := range map[string]bool{"cert/9a": true, "priv/9a": true, "pub/9a": false, "cert/f9": false} {
 		if got := findObj(objs, key)[ck.CKA_DESTROYABLE]; got != want {
 			t.Errorf("%s: CKA_DESTROYABLE %v", key, got)
 		}
@@ -292,7 +292,8 @@ func TestDestroyObject(t *testing.T) {
 	wantRV(t, "unknown key", tok.DestroyObject("cert/zz"), ck.CKR_OBJECT_HANDLE_INVALID)
 	wantRV(t, "empty slot", tok.DestroyObject("priv/8f"), ck.CKR_OBJECT_HANDLE_INVALID)
 	wantRV(t, "public key", tok.DestroyObject("pub/9a"), ck.CKR_ACTION_PROHIBITED)
-	wantRV(t, "attestation key", tok.DestroyObject("priv/f9"), ck.CKR_ACTION_PROHIBITED)
+	wantRV(t, "attestation key (not listed)", tok.DestroyObject("priv/f9"), ck.CKR_OBJECT_HANDLE_INVALID)
+	wantRV(t, "attestation certificate", tok.DestroyObject("cert/f9"), ck.CKR_ACTION_PROHIBITED)
 	if err := tok.DestroyObject("cert/9a"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package piv
 
 import (
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -36,7 +37,7 @@ func (t *Token) Info() (slot.TokenInfo, error) {
 	}
 	if t.yubikey {
 		info.Manufacturer = "Yubico"
-		info.Model = fmt.Sprintf("YubiKey %d.%d", t.version[0], t.version[1])
+		info.Model = t.yubiKeyModel()
 		info.FirmwareMajor, info.FirmwareMinor = t.version[0], t.version[1]
 	}
 	if t.pad != nil { // spec 3.2 CK_TOKEN_INFO: C_Login may pass a NULL PIN
@@ -50,6 +51,14 @@ func (t *Token) Info() (slot.TokenInfo, error) {
 		info.Flags |= flags
 		if t.yubikey && !t.labelRead {
 			if err := t.readLabel(); err != nil {
+				return err
+			}
+		}
+		if !t.yubikey && t.keys[0x9A] == nil {
+			// The label comes from the 9A certificate (label below): read that slot
+			// now, as the object list would.
+			s, _ := slotByRef(0x9A)
+			if err := t.loadSlot(s); err != nil {
 				return err
 			}
 		}
@@ -71,7 +80,10 @@ func (t *Token) Info() (slot.TokenInfo, error) {
 }
 
 // label: the label written by pcsc11's C_InitToken when the card has one (label.go),
-// else a name built from the YubiKey serial, else "PIV".
+// else a name built from the YubiKey serial, else "YubiKey PIV". A standard PIV card
+// is named after its holder as the PIV Authentication certificate (9A) names them,
+// the subject's common name, which anyone may read (Printed Information has the
+// printed name too, but only after the PIN); "PIV card" without that certificate.
 func (t *Token) label() string {
 	if t.cardLabel != "" {
 		return t.cardLabel
@@ -82,7 +94,31 @@ func (t *Token) label() string {
 	if t.yubikey {
 		return "YubiKey PIV"
 	}
-	return "PIV"
+	if k := t.keys[0x9A]; k != nil && k.cert != nil {
+		if cn := commonName(k.cert.der); cn != "" {
+			return cn
+		}
+	}
+	return "PIV card"
+}
+
+// yubiKeyModel names the YubiKey generation: the NEO's PIV applet reports its own
+// version (1.0.x, below any YubiKey firmware: yubico-piv-tool and ykcs11 tell the NEO
+// by a major version below 4); later keys report the firmware.
+func (t *Token) yubiKeyModel() string {
+	if t.version[0] < 4 {
+		return "YubiKey NEO"
+	}
+	return fmt.Sprintf("YubiKey %d.%d", t.version[0], t.version[1])
+}
+
+// commonName is the subject CN of a DER certificate, "" when it has none.
+func commonName(der []byte) string {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return ""
+	}
+	return c.Subject.CommonName
 }
 
 func (t *Token) serialString() string {
@@ -222,6 +258,10 @@ func (t *Token) Mechanisms() []slot.Mechanism {
 	if t.atLeast(5, 7) {
 		rsaMax = 4096
 	}
+	ecMax := ck.ULong(384)
+	if t.isNEO() {
+		ecMax = 256
+	}
 	var m []slot.Mechanism
 	add := func(mech, minBits, maxBits, flags ck.ULong) {
 		m = append(m, slot.Mechanism{Type: mech, MinKeySize: minBits, MaxKeySize: maxBits, Flags: flags})
@@ -238,18 +278,18 @@ func (t *Token) Mechanisms() []slot.Mechanism {
 	}
 	for _, mech := range []ck.ULong{ck.CKM_ECDSA, ck.CKM_ECDSA_SHA1, ck.CKM_ECDSA_SHA224,
 		ck.CKM_ECDSA_SHA256, ck.CKM_ECDSA_SHA384, ck.CKM_ECDSA_SHA512} {
-		add(mech, 256, 384, hw|ck.CKF_SIGN|ck.CKF_VERIFY|ecFlags)
+		add(mech, 256, ecMax, hw|ck.CKF_SIGN|ck.CKF_VERIFY|ecFlags)
 	}
 	ecdhMin := ck.ULong(256)
 	if t.atLeast(5, 7) {
 		ecdhMin = 255 // X25519
 		add(ck.CKM_EDDSA, 255, 255, hw|ck.CKF_SIGN|ck.CKF_VERIFY)
 	}
-	add(ck.CKM_ECDH1_DERIVE, ecdhMin, 384, hw|ck.CKF_DERIVE|ecFlags)
+	add(ck.CKM_ECDH1_DERIVE, ecdhMin, ecMax, hw|ck.CKF_DERIVE|ecFlags)
 	// Key generation on the card (GENERATE ASYMMETRIC KEY PAIR; needs the management
 	// key, see keygen.go).
 	add(ck.CKM_RSA_PKCS_KEY_PAIR_GEN, 1024, rsaMax, hw|ck.CKF_GENERATE_KEY_PAIR)
-	add(ck.CKM_EC_KEY_PAIR_GEN, 256, 384, hw|ck.CKF_GENERATE_KEY_PAIR|ecFlags)
+	add(ck.CKM_EC_KEY_PAIR_GEN, 256, ecMax, hw|ck.CKF_GENERATE_KEY_PAIR|ecFlags)
 	if t.atLeast(5, 7) {
 		add(ck.CKM_EC_EDWARDS_KEY_PAIR_GEN, 255, 255, hw|ck.CKF_GENERATE_KEY_PAIR)
 		add(ck.CKM_EC_MONTGOMERY_KEY_PAIR_GEN, 255, 255, hw|ck.CKF_GENERATE_KEY_PAIR)

@@ -202,6 +202,9 @@ func (t *Token) keyGenAlg(keyType ck.ULong, pub, priv slot.Attributes) (byte, er
 	if (alg == algEd25519 || alg == algX25519) && !t.atLeast(5, 7) {
 		return 0, tmplErr(ck.CKR_MECHANISM_INVALID, "Ed25519 and X25519 need YubiKey 5.7 or later")
 	}
+	if alg == algP384 && t.isNEO() {
+		return 0, tmplErr(ck.CKR_ATTRIBUTE_VALUE_INVALID, "P-384 needs a YubiKey 4 or later")
+	}
 	return alg, nil
 }
 

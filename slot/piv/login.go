@@ -59,7 +59,7 @@ func (t *Token) pinBlock(pin []byte) ([]byte, error) {
 
 // verifyPIN sends VERIFY with a PIN block; the caller holds the transaction.
 func (t *Token) verifyPIN(block []byte) error {
-	_, err := t.exchange(apdu.Command{INS: insVerify, P2: refPIN, Data: block})
+	_, err := t.exchange(apdu.Command{INS: insVerify, P2: t.userRef, Data: block})
 	if err == nil {
 		t.loggedIn = true
 		return nil
@@ -101,7 +101,7 @@ func (t *Token) Logout() error {
 				return err
 			}
 		}
-		_, err := t.exchangeOnce(apdu.Command{INS: insVerify, P1: 0xFF, P2: refPIN})
+		_, err := t.exchangeOnce(apdu.Command{INS: insVerify, P1: 0xFF, P2: t.userRef})
 		if isTransport(err) || (err == nil && !so) {
 			return err
 		}

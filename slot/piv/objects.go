@@ -193,8 +193,8 @@ func (t *Token) forgetObjects() {
 func (t *Token) markDestroyable(objs []slot.Object) {
 	for _, o := range objs {
 		kind, s, _ := objectRef(o.Key)
-		o.Attrs[ck.CKA_DESTROYABLE] = kind == "cert" ||
-			(kind == "priv" && s.ref != 0xF9 && t.atLeast(5, 7))
+		o.Attrs[ck.CKA_DESTROYABLE] = (kind == "cert" && s.ref != attestationRef) ||
+			(kind == "priv" && s.ref != attestationRef && t.atLeast(5, 7))
 	}
 }
 
@@ -259,8 +259,19 @@ func knownAlg(a byte) bool {
 }
 
 // buildObjects turns one key slot into its PKCS#11 objects: certificate, public key,
-// private key.
+// private key. The YubiKey attestation slot F9 is the exception: its key signs only
+// attestations (GENERAL AUTHENTICATE with it is refused), so it is no key a user can
+// authenticate with, and clients that offer every certificate or public key they
+// find (OpenSSH's ssh-keygen -D and ssh-add -s, issue 16) must not see one. Its
+// certificate stays reachable as a data object (attestationObject) for `pcsc11
+// attest` and anyone verifying an attestation.
 func buildObjects(k *keyInfo) []slot.Object {
+	if k.slot.ref == attestationRef {
+		if k.cert == nil {
+			return nil
+		}
+		return []slot.Object{{Key: certKey(k.slot.ref), Attrs: attestationAttrs(k)}}
+	}
 	var objs []slot.Object
 	if k.cert != nil {
 		objs = append(objs, slot.Object{Key: certKey(k.slot.ref), Attrs: certAttrs(k)})
@@ -271,6 +282,30 @@ func buildObjects(k *keyInfo) []slot.Object {
 			slot.Object{Key: privKey(k.slot.ref), Attrs: privAttrs(k)})
 	}
 	return objs
+}
+
+// attestationRef is the YubiKey attestation key slot.
+const attestationRef = 0xF9
+
+// AttestationApplication is CKA_APPLICATION of the data object that holds the
+// YubiKey attestation certificate (F9's, object 5FFF01); its CKA_VALUE is the DER
+// certificate and it keeps the slot's CKA_ID (0x19), as a convenience for callers
+// that looked for it by ID when it was a certificate object.
+const AttestationApplication = "YubiKey PIV Attestation"
+
+// attestationAttrs: the F9 certificate as CKO_DATA.
+func attestationAttrs(k *keyInfo) slot.Attributes {
+	return slot.Attributes{
+		ck.CKA_CLASS:       ck.CKO_DATA,
+		ck.CKA_TOKEN:       true,
+		ck.CKA_PRIVATE:     false,
+		ck.CKA_MODIFIABLE:  false,
+		ck.CKA_LABEL:       "X.509 Certificate for " + k.slot.name,
+		ck.CKA_APPLICATION: AttestationApplication,
+		ck.CKA_OBJECT_ID:   []byte{}, // Yubico's object 5FFF01 has no PIV OID
+		ck.CKA_ID:          []byte{k.slot.id},
+		ck.CKA_VALUE:       k.cert.der,
+	}
 }
 
 func certAttrs(k *keyInfo) slot.Attributes {

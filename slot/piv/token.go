@@ -45,6 +45,9 @@ type Token struct {
 	serial   uint32
 	hasSer   bool
 	extended bool // send extended APDUs (YubiKey 4+)
+	// userRef is the PIN a user login verifies: the PIV PIN (80), or the Global PIN
+	// (00) when the card's Discovery Object makes it primary (discovery.go).
+	userRef byte
 
 	// disk is the on-disk cache of certificate containers (certcache.go); nil for a
 	// card without a YubiKey serial or with PCSC11_CACHE=0.
@@ -110,7 +113,7 @@ func Open(card reader.Card, readerName string, opts Options) (slot.Token, error)
 	}
 	// needSelect makes transact select PIV first, exactly once even if the card
 	// reports a reset.
-	t := &Token{card: card, reader: readerName, opts: opts, needSelect: true}
+	t := &Token{card: card, reader: readerName, opts: opts, needSelect: true, userRef: refPIN}
 	if !opts.NoPINPad && envFlag("PCSC11_PINPAD", true) {
 		pad, err := detectPINPad(card)
 		if err != nil {
@@ -134,7 +137,7 @@ func (t *Token) readStaticFacts() error {
 		if isTransport(err) {
 			return err
 		}
-		return nil // not a YubiKey
+		return t.readDiscovery() // not a YubiKey: a standard PIV card
 	}
 	t.yubikey, t.version = true, v
 	t.extended = v[0] >= 4 && !t.opts.NoExtendedAPDU
@@ -149,6 +152,10 @@ func (t *Token) readStaticFacts() error {
 	}
 	return nil
 }
+
+// isNEO reports a YubiKey NEO: its PIV applet reports version 1.0.x (below any
+// YubiKey 4/5 firmware); it has RSA-1024/2048 and P-256 only, no attestation.
+func (t *Token) isNEO() bool { return t.yubikey && t.version[0] < 4 }
 
 // atLeast reports a YubiKey with firmware ≥ major.minor.
 func (t *Token) atLeast(major, minor byte) bool {

@@ -285,13 +285,17 @@ func TestObjects(t *testing.T) {
 	if findObj(objs, "priv/83") != nil || findObj(objs, "cert/83") != nil {
 		t.Error("empty slot 83 listed")
 	}
-	if findObj(objs, "priv/f9") == nil || findObj(objs, "priv/f9")[ck.CKA_ID].([]byte)[0] != 0x19 {
-		t.Error("attestation key F9 not listed with CKA_ID 19")
+	// The attestation key F9 signs only attestations (the card refuses GENERAL
+	// AUTHENTICATE with it): no key object, so that clients offering every key they
+	// find (ssh-add -s) do not offer it; its certificate is a data object.
+	if findObj(objs, "priv/f9") != nil || findObj(objs, "pub/f9") != nil {
+		t.Error("attestation key F9 listed as a key")
 	}
-	// The card refuses GENERAL AUTHENTICATE with the attestation key: it must not
-	// claim to sign or derive.
-	if f9 := findObj(objs, "priv/f9"); f9[ck.CKA_SIGN] != false || f9[ck.CKA_DERIVE] != false {
-		t.Errorf("priv/f9 claims CKA_SIGN=%v CKA_DERIVE=%v", f9[ck.CKA_SIGN], f9[ck.CKA_DERIVE])
+	if f9 := findObj(objs, "cert/f9"); f9 == nil || f9[ck.CKA_CLASS] != ck.CKO_DATA ||
+		f9[ck.CKA_APPLICATION] != AttestationApplication || f9[ck.CKA_ID].([]byte)[0] != 0x19 {
+		t.Errorf("attestation certificate: %v", f9)
+	} else if _, err := x509.ParseCertificate(f9[ck.CKA_VALUE].([]byte)); err != nil {
+		t.Errorf("attestation certificate value: %v", err)
 	}
 }
 
