@@ -18,6 +18,15 @@ else
 	notok "ssh-keygen -D lists RSA and ECDSA keys" "$WORK/keygen.err"
 fi
 
+# Exactly the keys a user can authenticate with: the demo card's four (9A, 9C, 9D,
+# 9E), not the YubiKey attestation key F9, which signs only attestations (issue 16).
+nkeys=$(grep -c '^ssh-\|^ecdsa-' "$WORK/keys.pub")
+if [[ $nkeys == 4 ]]; then
+	ok "ssh-keygen -D offers exactly the 4 keys a user can sign with (no attestation key)"
+else
+	notok "ssh-keygen -D offers exactly the 4 keys a user can sign with ($nkeys offered)" "$WORK/keys.pub"
+fi
+
 # The OpenSSH form of the 9A and 9E keys, from their certificates: the key that
 # authorized_keys names is the one the login must have used.
 if ! export_certs; then
@@ -101,6 +110,12 @@ if timeout 60 setsid ssh-add -s "$P11_MODULE" </dev/null >"$WORK/add.log" 2>&1 &
 	ssh-add -L >"$WORK/agent-keys.pub" 2>>"$WORK/add.log" &&
 	grep -qF "$(cut -d' ' -f2 "$WORK/ssh-01.pub")" "$WORK/agent-keys.pub"; then
 	ok "ssh-add -s loads the token's keys into ssh-agent -P"
+	n=$(grep -c . "$WORK/agent-keys.pub")
+	if [[ $n == 4 ]]; then
+		ok "ssh-add -s loaded exactly the card's 4 user keys"
+	else
+		notok "ssh-add -s loaded exactly the card's 4 user keys ($n loaded)" "$WORK/agent-keys.pub"
+	fi
 else
 	notok "ssh-add -s loads the token's keys into ssh-agent -P" "$WORK/add.log"
 fi
