@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/module/touchprompt"
 	"github.com/pcsc11/pcsc11/slot"
 )
 
@@ -64,6 +65,9 @@ type Library struct {
 	// stop is closed when C_Finalize starts: blocked C_WaitForSlotEvent calls return
 	// at once, before C_Finalize does any slower work (logouts, closing readers).
 	stop chan struct{}
+	// touch shows desktop touch prompts (PCSC11_TOUCH_NOTIFY; touch.go); nil until
+	// the first private-key operation with the prompt enabled.
+	touch *touchprompt.Notifier
 }
 
 // New returns an uninitialized library that builds its slot manager with factory.
@@ -170,7 +174,10 @@ func (l *Library) Finalize(reservedNonNil bool) ck.ULong {
 	l.mgr = nil
 	l.dropSessionObjects(func(*sessObject) bool { return true })
 	l.sessions, l.tokens, l.objects, l.known, l.sessObjs = nil, nil, nil, nil, nil
+	prompts := l.touch
+	l.touch = nil
 	l.mu.Unlock()
+	closeTouchPrompt(prompts)
 	if mgr != nil {
 		if err := mgr.Close(); err != nil {
 			Logf("C_Finalize: closing slot manager: %v", err)

@@ -188,7 +188,11 @@ func (l *Library) privateKeyOp(ts *tokenState, tok slot.Token, key string, op sl
 func (l *Library) cardCall(tok slot.Token, key string, op slot.KeyOp, in []byte) (out []byte, err error) {
 	buf := append([]byte(nil), in...)
 	defer clear(buf)
-	l.unlocked(func() { out, err = tok.PrivateKeyOp(key, op, buf) })
+	stop := l.touchPrompt(tok, key, op) // a YubiKey may wait for a touch here
+	l.unlocked(func() {
+		defer stop()
+		out, err = tok.PrivateKeyOp(key, op, buf)
+	})
 	return out, err
 }
 

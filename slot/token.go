@@ -103,6 +103,16 @@ type ObjectFinder interface {
 	Object(key string) (obj Object, ok bool, err error)
 }
 
+// TouchPrompter is implemented by tokens whose keys may wait for the user to touch the
+// device (YubiKey touch policies). The module asks it while a private-key operation
+// runs, to prompt the user; it must answer from what is known and never wait for the
+// card.
+type TouchPrompter interface {
+	// TouchDevice reports whether an operation with the private key named key may
+	// wait for a touch, and what to call the device in a prompt.
+	TouchDevice(key string) (device string, mayWait bool)
+}
+
 // Error carries a PKCS#11 return value from a driver to the module, with a message for
 // logs (never containing a secret).
 type Error struct {

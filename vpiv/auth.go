@@ -162,6 +162,10 @@ func (c *Card) privateKeyOp(alg, ref byte, el map[uint32][]byte, justVerified bo
 	if !hasR || len(r) != 0 || hasC == hasE || len(el) != 2 {
 		return nil, apdu.SWIncorrectData
 	}
+	// The PIN comes first, then the touch (a refused PIN answers at once).
+	if !c.awaitTouch(k.touchPolicy) {
+		return nil, apdu.SWSecurityNotSatisfied
+	}
 	var out []byte
 	ok := false
 	switch priv := k.priv.(type) {

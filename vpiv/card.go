@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // DefaultSerial is the serial number of a card created with Options.Serial = 0.
@@ -31,11 +32,21 @@ type Options struct {
 	// Rand is the source of witnesses, challenges and serial numbers; nil = crypto/rand.
 	// (Since Go 1.26 key generation always uses the system source.)
 	Rand io.Reader
+	// TouchTimeout is how long an operation with a touch key waits for the touch
+	// (touch.go); 0 means DefaultTouchTimeout, a YubiKey's 15 s.
+	TouchTimeout time.Duration
+	// AutoTouch, when positive, touches the card this long after an operation starts
+	// waiting for a touch (for tests); 0 waits for Touch.
+	AutoTouch time.Duration
 }
 
 // Card is one virtual PIV card. All methods are safe for concurrent use; Process runs
 // one APDU at a time.
 type Card struct {
+	// opMu serializes Process: a command waiting for a touch releases mu (so status,
+	// Touch, PowerOff and Reset go on) but keeps the next command out, as a busy
+	// YubiKey does.
+	opMu sync.Mutex
 	mu   sync.Mutex
 	opts Options
 	prof Profile
@@ -64,6 +75,8 @@ type Card struct {
 	bytesIn   uint64
 	bytesOut  uint64
 	poweredOn bool
+
+	touch touchSensor // touch.go
 }
 
 // New creates a card: it loads opts.StatePath when that file exists, else it makes a
@@ -137,6 +150,7 @@ func (c *Card) PowerOff() {
 	c.clearVolatile()
 	c.resetGen++
 	c.poweredOn = false
+	c.abortTouch()
 }
 
 // Reset is a warm reset: every security status is lost, no application is selected.
@@ -146,6 +160,7 @@ func (c *Card) Reset() {
 	c.clearVolatile()
 	c.resetGen++
 	c.poweredOn = true
+	c.abortTouch()
 }
 
 // APDUCount reports how many command APDUs the card processed and the bytes in and out

@@ -40,6 +40,10 @@ var demoSlots = []struct {
 //	"3des":    the management key becomes 3DES with the default value, as on YubiKeys
 //	           before 5.7 (yubico-piv-tool/ykcs11 2.2 assume it) — only when the
 //	           management key is still the factory AES-192 one.
+//	"touch":   the keys in 9A and 9E (when there are) get touch policies, for tests
+//	           of touch: 9A "cached", 9E "always". Put it after "demo". A real YubiKey
+//	           fixes a key's policies when the key is made; this profile changes them
+//	           in place, which only a test double may do.
 func (c *Card) Provision(profile string) (err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -47,9 +51,9 @@ func (c *Card) Provision(profile string) (err error) {
 	parts := strings.Split(profile, "+")
 	for _, p := range parts {
 		switch p {
-		case "factory", "demo", "3des":
+		case "factory", "demo", "3des", "touch":
 		default:
-			return fmt.Errorf("vpiv: unknown profile %q (want demo, 3des or factory)", p)
+			return fmt.Errorf("vpiv: unknown profile %q (want demo, 3des, touch or factory)", p)
 		}
 	}
 	for _, p := range parts {
@@ -59,6 +63,12 @@ func (c *Card) Provision(profile string) (err error) {
 		case "3des":
 			if c.st.mgmtAlg == algAES192 && c.st.mgmtDefault && c.prof.supportsMgmtAlg(alg3DES) {
 				c.st.mgmtAlg = alg3DES
+			}
+		case "touch":
+			for ref, policy := range map[byte]byte{refAuth: touchCached, refCardAuth: touchAlways} {
+				if k := c.st.keys[ref]; k != nil {
+					k.touchPolicy = policy
+				}
 			}
 		}
 		if err != nil {

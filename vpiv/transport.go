@@ -43,6 +43,8 @@ var errPersist = errors.New("vpiv: state not saved")
 // Process executes one raw command APDU and returns the raw response APDU (data
 // followed by SW1 SW2). It never panics: an internal failure answers 6F00.
 func (c *Card) Process(raw []byte) (resp []byte) {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.cmds++

@@ -36,6 +36,7 @@ type config struct {
 	port, pinpadPort                        int
 	serial                                  uint64
 	removeAfter, injectDelay                time.Duration
+	touchTimeout, autoTouch                 time.Duration
 	injectEvery                             int
 	latency                                 vpiv.Latency
 	trace                                   bool
@@ -54,8 +55,8 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	fs.StringVar(&c.profile, "profile", vpiv.DefaultProfile, "the card to be: "+strings.Join(vpiv.ProfileNames(), ", ")+" (docs/virtual-card.md: what each answers); a --state file keeps its profile")
 	fs.StringVar(&c.mgmtAlg, "mgmt-alg", "", "factory management key algorithm of a new card: 3des, aes128, aes192 or aes256 (default: the profile's; only those the profile accepts)")
 	fs.StringVar(&c.pinPolicy, "pin-policy", "", "piv profile: the Discovery Object's PIN usage policy, piv (PIV PIN primary, 60 10; the default) or global (Global PIN primary, 60 20)")
-	fs.StringVar(&c.provision, "provision", "", "provision profiles joined with + (the engine checks them): demo (keys and certificates in 9A, 9C, 9D, 9E; skipped when the card has any), 3des (3DES default management key, for yubico-piv-tool/ykcs11 2.2), factory")
-	fs.StringVar(&c.control, "control", "", "unix socket accepting line commands: remove, insert, status, quit")
+	fs.StringVar(&c.provision, "provision", "", "provision profiles joined with + (the engine checks them): demo (keys and certificates in 9A, 9C, 9D, 9E; skipped when the card has any), touch (after demo: touch policy cached on 9A, always on 9E), 3des (3DES default management key, for yubico-piv-tool/ykcs11 2.2), factory")
+	fs.StringVar(&c.control, "control", "", "unix socket accepting line commands: remove, insert, status, touch, quit")
 	fs.DurationVar(&c.removeAfter, "remove-after", 0, "remove the card after this long (0 = never)")
 	fs.StringVar(&c.inject, "inject", "", "fault injection for robustness tests: "+vpcd.InjectModes())
 	fs.IntVar(&c.injectEvery, "inject-every", 1, "apply --inject to every Nth eligible response")
@@ -64,7 +65,9 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	fs.DurationVar(&c.latency.RSA, "latency-rsa", 0, "latency model: extra time for an RSA-2048 private-key operation (e.g. 80ms); RSA-1024/3072/4096 take 1/3, 3 and 6 times that")
 	fs.DurationVar(&c.latency.EC, "latency-ec", 0, "latency model: extra time for a P-256 private-key operation, signature or ECDH (e.g. 30ms); P-384 1.5 times, Ed25519/X25519 the same")
 	fs.DurationVar(&c.latency.Keygen, "latency-keygen", 0, "latency model: extra time for generating a P-256 key (e.g. 50ms); P-384 1.5 times, RSA-1024/2048/3072/4096 20, 60, 150, 300 times")
-	fs.StringVar(&c.send, "send", "", "client mode: send this command (remove, insert, status, quit) to the running card's --control socket, print the answer and exit")
+	fs.DurationVar(&c.touchTimeout, "touch-timeout", vpiv.DefaultTouchTimeout, "how long an operation with a touch-policy key waits for a touch before it fails with 6982 (a YubiKey waits about 15s)")
+	fs.DurationVar(&c.autoTouch, "auto-touch", 0, "touch the card automatically this long after an operation starts waiting for a touch (0 = only --send touch / the control socket's touch)")
+	fs.StringVar(&c.send, "send", "", "client mode: send this command (remove, insert, status, touch, quit) to the running card's --control socket, print the answer and exit")
 	fs.BoolVar(&c.printRoot, "print-attestation-root", false, "print the virtual attestation root CA certificate (PEM: what verifiers such as 'pcsc11 attest --roots' trust) and exit")
 	fs.BoolVar(&c.trace, "trace", false, "log APDU headers and status words (PINs, keys and response data are never logged)")
 	fs.Usage = func() {
@@ -103,10 +106,14 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	if c.removeAfter < 0 {
 		return nil, errors.New("--remove-after must not be negative")
 	}
-	for name, d := range map[string]time.Duration{"apdu": c.latency.APDU, "rsa": c.latency.RSA, "ec": c.latency.EC, "keygen": c.latency.Keygen} {
+	for name, d := range map[string]time.Duration{"latency-apdu": c.latency.APDU, "latency-rsa": c.latency.RSA,
+		"latency-ec": c.latency.EC, "latency-keygen": c.latency.Keygen, "auto-touch": c.autoTouch} {
 		if d < 0 {
-			return nil, fmt.Errorf("--latency-%s %v must not be negative", name, d)
+			return nil, fmt.Errorf("--%s %v must not be negative", name, d)
 		}
+	}
+	if c.touchTimeout <= 0 {
+		return nil, fmt.Errorf("--touch-timeout %v must be positive", c.touchTimeout)
 	}
 	return c, nil
 }
@@ -178,7 +185,7 @@ func run(cfg *config) error {
 	if cfg.control != "" {
 		ct := &vpcd.Controller{Client: client, Quit: quit, Stats: func(c vpcd.Card) (uint64, uint64, uint64) {
 			return c.(*vpiv.Card).APDUCount()
-		}}
+		}, Touch: card.Touch, TouchWaiting: card.TouchWaiting}
 		wait, err := vpcd.ListenControl(ctx, cfg.control, ct, log.Printf)
 		if err != nil {
 			return err
@@ -236,7 +243,8 @@ func openCard(cfg *config) (card *vpiv.Card, fresh bool, err error) {
 	}
 	mgmtAlg, _ := vpiv.MgmtAlgByName(cfg.mgmtAlg) // checked by parseFlags
 	card, err = vpiv.New(vpiv.Options{Serial: uint32(cfg.serial), StatePath: cfg.state, Profile: cfg.profile,
-		MgmtAlg: mgmtAlg, GlobalPINPrimary: cfg.pinPolicy == "global"})
+		MgmtAlg: mgmtAlg, GlobalPINPrimary: cfg.pinPolicy == "global",
+		TouchTimeout: cfg.touchTimeout, AutoTouch: cfg.autoTouch})
 	if err != nil {
 		return nil, false, fmt.Errorf("virtual card: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"math/big"
+	"time"
 
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
@@ -63,9 +64,13 @@ func (t *Token) privKey(key string) (byte, *keyInfo, error) {
 // opPayload) and returns the reshaped result; the caller holds the transaction.
 func (t *Token) generalAuth(ref byte, k *keyInfo, op slot.KeyOp, tag uint32, payload []byte) ([]byte, error) {
 	data := apdu.AppendTLV([]byte{0x82, 0x00}, tag, payload)
+	start := time.Now()
 	resp, err := t.exchange(apdu.Command{INS: insGeneralAuth, P1: k.alg, P2: ref,
 		Data: apdu.EncodeTLV(0x7C, data), Ne: apdu.MaxExtendNe})
 	if err != nil {
+		if terr := t.touchTimeout(err, k, time.Since(start)); terr != nil {
+			return nil, terr
+		}
 		return nil, keyOpError(err)
 	}
 	inner, err := parseDynAuth(resp)
@@ -180,7 +185,8 @@ func ecdsaRaw(der []byte, size int) ([]byte, error) {
 	return out, nil
 }
 
-// keyOpError maps the card's refusals: 6982 = PIN (or touch) needed.
+// keyOpError maps the card's refusals: 6982 = PIN needed (a touch timeout, also 6982,
+// is told apart before: touchTimeout).
 func keyOpError(err error) error {
 	switch {
 	case apdu.IsSecurityStatusNotSatisfied(err):

@@ -402,6 +402,15 @@ func privAttrs(k *keyInfo) slot.Attributes {
 	a[ck.CKA_DERIVE] = k.canDerive()
 	// Base spec 4.9: CKA_ALWAYS_AUTHENTICATE only with CKA_PRIVATE.
 	a[ck.CKA_ALWAYS_AUTHENTICATE] = private && k.alwaysAuth()
+	// ykcs11's vendor attributes, where GET METADATA tells the policies (a card
+	// without metadata answers CKR_ATTRIBUTE_TYPE_INVALID for them, as ykcs11 does
+	// not know them either).
+	if k.meta != nil && k.meta.pinPolicy != 0 {
+		a[ck.CKA_YUBICO_PIN_POLICY] = ck.ULong(k.meta.pinPolicy)
+	}
+	if p := k.touchPolicy(); p != 0 {
+		a[ck.CKA_YUBICO_TOUCH_POLICY] = ck.ULong(p)
+	}
 	return a
 }
 

@@ -56,6 +56,11 @@ func (c *Client) Remove() {
 	if conn != nil {
 		conn.Close()
 	}
+	// A command waiting for a touch holds the session until it answers; the card
+	// leaving the reader ends the wait at once, as unplugging a YubiKey does.
+	if w, ok := c.Card.(interface{ EndTouchWait() }); ok {
+		w.EndTouchWait()
+	}
 	c.poke()
 }
 

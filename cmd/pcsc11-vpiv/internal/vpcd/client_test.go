@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -250,12 +251,15 @@ func TestControlSocket(t *testing.T) {
 	exchange(t, conn, []byte{0x00, 0xFD, 0x00, 0x00})
 
 	quit := make(chan struct{})
+	var waiting atomic.Bool // a stand-in for the engine's touch sensor
 	ct := &Controller{Client: c,
 		Stats: func(card Card) (uint64, uint64, uint64) {
 			_, _, _, n := card.(*fakeCard).counts()
 			return uint64(n), 4 * uint64(n), 3 * uint64(n)
 		},
-		Quit: func() { close(quit) }}
+		Touch:        func() bool { return waiting.Swap(false) },
+		TouchWaiting: waiting.Load,
+		Quit:         func() { close(quit) }}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ctl.sock")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -284,8 +288,18 @@ func TestControlSocket(t *testing.T) {
 		return strings.TrimSuffix(line, "\n")
 	}
 	waitFor(t, "connected", func() bool { _, ok := c.State(); return ok })
-	if got := ask("status"); got != "ok inserted=true connected=true commands=1 bytes_in=4 bytes_out=3" {
+	if got := ask("status"); got != "ok inserted=true connected=true commands=1 bytes_in=4 bytes_out=3 touch_waiting=false" {
 		t.Fatalf("status = %q", got)
+	}
+	if got := ask("touch"); got != "error: no operation is waiting for a touch" {
+		t.Fatalf("touch with nothing waiting = %q", got)
+	}
+	waiting.Store(true)
+	if got := ask("status"); !strings.HasSuffix(got, " touch_waiting=true") {
+		t.Fatalf("status while waiting = %q", got)
+	}
+	if got := ask("touch"); got != "ok touched" || waiting.Load() {
+		t.Fatalf("touch = %q (still waiting: %t)", got, waiting.Load())
 	}
 	if got := ask("bogus"); !strings.HasPrefix(got, "error: unknown command") {
 		t.Fatalf("bogus = %q", got)

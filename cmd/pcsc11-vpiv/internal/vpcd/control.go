@@ -17,7 +17,9 @@ import (
 //
 //	remove   take the card out of the reader (disconnect from vpcd)
 //	insert   put it back (reconnect)
-//	status   one line: inserted, connected and the APDU counters
+//	status   one line: inserted, connected, the APDU counters and whether an
+//	         operation waits for a touch
+//	touch    touch the card's sensor (an operation waiting for a touch goes on)
 //	quit     stop the process
 //	pinpad type DIGITS | cancel | timeout | clear | status
 //	         script the PIN-pad reader's keypad (with --pinpad-port)
@@ -25,10 +27,18 @@ import (
 // Every command answers exactly one line, "ok ..." or "error: ...".
 type Controller struct {
 	Client *Client
-	// Stats returns the engine's APDU counters; called with the card lock held.
+	// Stats returns the engine's APDU counters. It is called without the door's card
+	// lock, so that status answers while a command waits for a touch: the engine
+	// locks its counters itself.
 	Stats func(Card) (commands, bytesIn, bytesOut uint64)
-	Quit  func()
+	// Touch touches the card and reports whether an operation was waiting for it;
+	// TouchWaiting reports whether one waits now. Nil: the card has no touch sensor.
+	Touch        func() bool
+	TouchWaiting func() bool
+	Quit         func()
 }
+
+const commandList = "remove, insert, status, touch, quit"
 
 // Exec runs one command line and returns the answer line (without newline). For
 // "quit" it only answers and reports quit = true: the caller sends the answer first and
@@ -53,19 +63,28 @@ func (ct *Controller) Exec(line string) (answer string, quit bool) {
 		inserted, connected := ct.Client.State()
 		var c, in, out uint64
 		if ct.Stats != nil {
-			ct.Client.WithCard(func(card Card) { c, in, out = ct.Stats(card) })
+			c, in, out = ct.Stats(ct.Client.Card)
 		}
-		return fmt.Sprintf("ok inserted=%t connected=%t commands=%d bytes_in=%d bytes_out=%d",
-			inserted, connected, c, in, out), false
+		waiting := ct.TouchWaiting != nil && ct.TouchWaiting()
+		return fmt.Sprintf("ok inserted=%t connected=%t commands=%d bytes_in=%d bytes_out=%d touch_waiting=%t",
+			inserted, connected, c, in, out, waiting), false
+	case "touch":
+		if ct.Touch == nil {
+			return "error: this card has no touch sensor", false
+		}
+		if !ct.Touch() {
+			return "error: no operation is waiting for a touch", false
+		}
+		return "ok touched", false
 	case "quit":
 		return "ok quitting", true
 	case "":
-		return "error: empty command (commands: remove, insert, status, quit)", false
+		return "error: empty command (commands: " + commandList + ")", false
 	default:
 		if len(cmd) > 32 {
 			cmd = cmd[:32] + "..."
 		}
-		return fmt.Sprintf("error: unknown command %q (commands: remove, insert, status, quit)", cmd), false
+		return fmt.Sprintf("error: unknown command %q (commands: %s)", cmd, commandList), false
 	}
 }
 
