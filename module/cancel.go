@@ -4,13 +4,26 @@ import (
 	"github.com/pcsc11/pcsc11/ck"
 )
 
-// SessionCancel is C_SessionCancel (3.0): ends the flagged operations of the session.
+// SessionCancel is C_SessionCancel (3.0, 5.6 "C_SessionCancel"): ends the flagged
+// operations of the session.
+//
+// An operation whose card exchange is running (a signature waiting for a YubiKey
+// touch, a slow RSA decryption) cannot be stopped: PC/SC has no way to abort an
+// SCardTransmit in progress (SCardCancel only ends SCardGetStatusChange; pcscd holds
+// the reader for the whole exchange, so a reset from another handle waits behind it).
+// Such an operation answers CKR_OPERATION_CANCEL_FAILED, as the specification
+// requires when an operation "cannot be cancelled"; the others flagged are cancelled.
+// docs/conformance.md says more.
 func (l *Library) SessionCancel(h, flags ck.ULong) ck.ULong {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s, _, rv := l.lookup(h)
 	if rv != ck.CKR_OK {
 		return rv
+	}
+	result := ck.CKR_OK
+	if l.onCard[h]&flags != 0 {
+		result = ck.CKR_OPERATION_CANCEL_FAILED
 	}
 	if flags&ck.CKF_SIGN != 0 && s.sign != nil {
 		s.sign.wipe()
@@ -32,7 +45,22 @@ func (l *Library) SessionCancel(h, flags ck.ULong) ck.ULong {
 	if flags&ckfFindObjects != 0 {
 		s.find = nil
 	}
-	return ck.CKR_OK
+	return result
+}
+
+// cardBusy records that session h's operation (flag: CKF_SIGN, CKF_DECRYPT) is in its
+// card exchange, until the returned done is called (l.mu held for both: the exchange
+// itself runs with l.mu released, in cardCall).
+func (l *Library) cardBusy(h, flag ck.ULong) (done func()) {
+	if l.onCard == nil {
+		l.onCard = map[ck.ULong]ck.ULong{}
+	}
+	l.onCard[h] |= flag
+	return func() {
+		if l.onCard[h] &^= flag; l.onCard[h] == 0 {
+			delete(l.onCard, h)
+		}
+	}
 }
 
 // CKF_FIND_OBJECTS, the C_SessionCancel flag for an object search (spec 3.5, table of

@@ -180,6 +180,7 @@ func (l *Library) finishDecrypt(h ck.ULong, data []byte, single bool, out OutBuf
 		if rv != ck.CKR_OK {
 			return end(rv)
 		}
+		defer l.cardBusy(h, ck.CKF_DECRYPT)() // C_SessionCancel cannot stop it now
 		em, err := l.privateKeyOp(ts, tok, op.key, slot.OpRSARaw, ct, op.alwaysAuth)
 		op.ctxHold = nil // the key operation ended the card's hold
 		if err != nil {

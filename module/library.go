@@ -68,6 +68,9 @@ type Library struct {
 	// touch shows desktop touch prompts (PCSC11_TOUCH_NOTIFY; touch.go); nil until
 	// the first private-key operation with the prompt enabled.
 	touch *touchprompt.Notifier
+	// onCard: per session, the operations (CKF_SIGN, CKF_DECRYPT) whose card exchange
+	// runs now, which C_SessionCancel cannot stop (cancel.go).
+	onCard map[ck.ULong]ck.ULong
 }
 
 // New returns an uninitialized library that builds its slot manager with factory.

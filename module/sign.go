@@ -342,6 +342,7 @@ func (l *Library) complete(h ck.ULong, ts *tokenState, op *signOp, out []byte) (
 	if rv != ck.CKR_OK {
 		return 0, rv
 	}
+	defer l.cardBusy(h, ck.CKF_SIGN)() // C_SessionCancel cannot stop it now
 	sig, err := l.privateKeyOp(ts, tok, op.key, kop, in, op.alwaysAuth)
 	op.ctxHold = nil // the key operation ended the card's hold
 	clear(in)

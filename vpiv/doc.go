@@ -25,10 +25,13 @@
 //     written atomically after every change. PIN and PUK are kept as salted hashes;
 //     private keys and the management key are in clear: guard the file like a key.
 //   - Provision profiles: "demo" (keys and self-signed certificates in 9A/9C/9D/9E),
-//     "3des" (3DES default management key, for tools older than firmware 5.7).
+//     "3des" (3DES default management key, for tools older than firmware 5.7),
+//     "touch" (touch policies on the demo keys: 9A cached, 9E always).
+//   - Touch policies always and cached: an operation waits for Card.Touch (or
+//     Options.AutoTouch) up to Options.TouchTimeout and answers 6982 without one
+//     (touch.go).
 //
-// Not emulated: touch (touch policies are stored and reported, never enforced),
-// biometric PIN policies and VERIFY UV, the management application (form factor),
+// Not emulated: biometric PIN policies and VERIFY UV, the management application (form factor),
 // OTP/FIDO/OpenPGP applets, secure messaging (SCP03/SCP11), PIN complexity rules,
 // the Global PIN, contactless behaviour. Private-key arithmetic is not hardened against
 // timing side channels: the card is a test double, not a place for real secrets.

@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"testing"
+	"time"
 
 	"github.com/pcsc11/pcsc11/apdu"
 )
@@ -101,7 +102,12 @@ func importCmd(t *testing.T, c *Card, alg, slot byte, body []byte) uint16 {
 }
 
 func TestImportKeys(t *testing.T) {
-	c := selected(t)
+	// The P-256 key below has touch policy "always": the card touches itself.
+	c, err := New(Options{AutoTouch: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	selectPIV(t, c)
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	scalar, _ := ecKey.Bytes()
 	mustSW(t, importCmd(t, c, 0x11, 0x9A, tlv([]byte{0x06}, scalar)), 0x6982, "IMPORT without auth")
