@@ -78,6 +78,13 @@ func demoLibrary(t *testing.T, wrap func(reader.Card) reader.Card) *module.Libra
 	if wrap != nil {
 		card = wrap(card)
 	}
+	return libraryOver(t, card)
+}
+
+// libraryOver is an initialized library with the PIV token of card in slot 0, its
+// slot list read; C_Finalize at the end of the test.
+func libraryOver(t *testing.T, card reader.Card) *module.Library {
+	t.Helper()
 	tok, err := piv.Open(card, "vpiv", piv.Options{})
 	if err != nil {
 		t.Fatal(err)

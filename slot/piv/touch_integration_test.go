@@ -12,7 +12,6 @@ import (
 	"github.com/pcsc11/pcsc11/module/touchprompt"
 	"github.com/pcsc11/pcsc11/module/touchprompt/touchprompttest"
 	"github.com/pcsc11/pcsc11/reader"
-	"github.com/pcsc11/pcsc11/slot/piv"
 	"github.com/pcsc11/pcsc11/vpiv"
 )
 
@@ -33,16 +32,7 @@ func touchLibrary(t *testing.T, opts vpiv.Options) (*module.Library, *vpiv.Card,
 		t.Fatal(err)
 	}
 	tc := &tracingCard{Card: vpiv.NewMemory(c)}
-	tok, err := piv.Open(tc, "vpiv", piv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := module.New(func() (module.Manager, error) { return &oneSlot{tok: tok}, nil })
-	must(t, "C_Initialize", l.Initialize(nil))
-	t.Cleanup(func() { l.Finalize(false) })
-	if _, rv := l.SlotList(true); rv != ck.CKR_OK {
-		t.Fatal(rv)
-	}
+	l := libraryOver(t, tc)
 	h, rv := l.OpenSession(0, ck.CKF_SERIAL_SESSION)
 	must(t, "C_OpenSession", rv)
 	must(t, "C_Login", l.Login(h, ck.CKU_USER, []byte("123456")))
