@@ -97,6 +97,7 @@ type InitArgs struct {
 
 // Initialize is C_Initialize. args is nil when pInitArgs is NULL.
 func (l *Library) Initialize(args *InitArgs) ck.ULong {
+	cfgErrs := loadConfig() // before the first setting is read (strictThreads)
 	if args != nil {
 		n := 0
 		for _, b := range []bool{args.CreateMutex, args.DestroyMutex, args.LockMutex, args.UnlockMutex} {
@@ -125,6 +126,7 @@ func (l *Library) Initialize(args *InitArgs) ck.ULong {
 		// application's functions are never called, which is safe in all four cases.
 	}
 	setupLog()
+	logConfigErrors(cfgErrs)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.initialized {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pcsc11/pcsc11/config"
 )
 
 // APDU trace: PCSC11_DEBUG=apdu (a comma-separated list may hold other words) logs
@@ -26,11 +28,11 @@ var (
 // tracer returns the trace writer, reading the environment on first use.
 func tracer() io.Writer {
 	traceOnce.Do(func() {
-		if !debugWants(os.Getenv("PCSC11_DEBUG"), "apdu") {
+		if !debugWants(config.Get("PCSC11_DEBUG"), "apdu") {
 			return
 		}
 		traceOut = os.Stderr
-		if path := os.Getenv("PCSC11_LOG"); path != "" {
+		if path := config.Get("PCSC11_LOG"); path != "" {
 			// 0600: even redacted traces say which keys a user has and uses.
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 			if err == nil {

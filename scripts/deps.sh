@@ -16,7 +16,7 @@ packages=(
   opensc gnutls-bin p11-kit libnss3-tools ykcs11 yubico-piv-tool openssl
   # the applications of the end-to-end suite (e2e/)
   openssh-client openssh-server libengine-pkcs11-openssl python3 python3-pykcs11
-  p11-kit-modules openjdk-17-jdk-headless file firefox-esr
+  p11-kit-modules openjdk-17-jdk-headless file firefox-esr chromium
 )
 # pkcs11-provider (OpenSSL 3's PKCS#11 provider) exists for Debian 12 only in
 # bookworm-backports; it is installed from there, the sources entry added if missing.

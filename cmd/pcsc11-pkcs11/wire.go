@@ -3,6 +3,7 @@
 package main
 
 import (
+	"github.com/pcsc11/pcsc11/config"
 	"github.com/pcsc11/pcsc11/module"
 	"github.com/pcsc11/pcsc11/reader"
 	"github.com/pcsc11/pcsc11/slot"
@@ -14,9 +15,16 @@ func newManager() (module.Manager, error) {
 	// The driver reads PCSC11_PINPAD / PCSC11_PINPAD_ONLY from the host's live
 	// environment, as the module does (Go's copy is taken at dlopen).
 	piv.Getenv = module.Getenv
-	b, err := reader.NewPCSC()
+	pcsc, err := reader.NewPCSC()
 	if err != nil {
 		return nil, err
+	}
+	// reader_allow / reader_deny (docs/configuration.md): readers left out never
+	// become slots.
+	allow, deny := module.Getenv("PCSC11_READER_ALLOW"), module.Getenv("PCSC11_READER_DENY")
+	b := reader.Filter(pcsc, config.ReaderFilter(allow, deny))
+	if allow != "" || deny != "" {
+		module.Logf("readers: allow %q, deny %q", allow, deny)
 	}
 	m := slot.NewManager(b, func(c reader.Card, name string) (slot.Token, error) {
 		return piv.Open(c, name, piv.Options{})

@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"strings"
+
+	"github.com/pcsc11/pcsc11/config"
 )
 
 var infoCmd = &command{
@@ -10,8 +13,10 @@ var infoCmd = &command{
 	summary: "version, PC/SC status, reader count, configuration in effect",
 	usage:   "info [--json]",
 	help: `Shows pcsc11's version, whether pcscd answers, how many readers and cards it sees,
-and the environment variables that configure libpcsc11.so (as they are set for this
-process: an application started from the same shell sees the same values).
+and the configuration libpcsc11.so would use in a program started from this shell:
+every setting's value and where it came from (default, /etc/pcsc11/pcsc11.conf or
+$XDG_CONFIG_HOME/pcsc11/pcsc11.conf with its line, or the environment), and the files
+that have an error and are therefore not applied (docs/configuration.md).
 
 flags:
   --json   one JSON object (fields in docs/cli.md)
@@ -21,22 +26,22 @@ Exits 3 when pcscd cannot be reached, else 0 (also with no reader).
 	run: runInfo,
 }
 
-// configVars are the variables the module and the PC/SC client read, with what they do.
-var configVars = []struct{ name, meaning string }{
-	{"PCSC11_CACHE", "0/off: no disk cache of certificates (docs/cache.md); on by default"},
-	{"PCSC11_CACHE_DIR", "the disk cache's directory (default $XDG_CACHE_HOME/pcsc11, ~/.cache/pcsc11)"},
-	{"PCSC11_DEBUG", "module log on when set (not 0); the word apdu adds an APDU trace"},
-	{"PCSC11_LOG", "file for the log and trace (default stderr)"},
-	{"PCSC11_PIN_CACHE", "session (default), off, or a duration: how long the module keeps a verified PIN"},
-	{"PCSC11_STRICT_THREADS", "1: refuse CKF_LIBRARY_CANT_CREATE_OS_THREADS with CKR_NEED_TO_CREATE_THREADS"},
-	{"PCSCLITE_CSOCK_NAME", "pcsc-lite client: the pcscd socket (default /run/pcscd/pcscd.comm)"},
-}
-
 type infoJSON struct {
 	Version   string            `json:"version"`
 	GoVersion string            `json:"go_version"`
 	PCSC      pcscJSON          `json:"pcsc"`
 	Env       map[string]string `json:"env"`
+	// Config is every setting with the value in effect and where it came from.
+	Config       []settingJSON `json:"config"`
+	ConfigFiles  []string      `json:"config_files"`
+	ConfigErrors []string      `json:"config_errors"`
+}
+
+type settingJSON struct {
+	Name   string `json:"name"`
+	Env    string `json:"env"`
+	Value  string `json:"value"`
+	Source string `json:"source"` // "default", "environment" or FILE:LINE
 }
 
 type pcscJSON struct {
@@ -58,9 +63,10 @@ func runInfo(a *app, c *command, args []string) error {
 	}
 	info := infoJSON{Version: a.version, GoVersion: runtime.Version(), Env: map[string]string{},
 		PCSC: pcscJSON{Names: []string{}}}
-	for _, v := range configVars {
-		if val := a.getenv(v.name); val != "" {
-			info.Env[v.name] = val
+	info.Config, info.ConfigFiles, info.ConfigErrors = a.settings()
+	for _, k := range append(append([]config.Key(nil), config.Keys...), config.EnvOnly...) {
+		if val := a.getenv(k.Env); val != "" {
+			info.Env[k.Env] = val
 		}
 	}
 	var failure error
@@ -108,12 +114,38 @@ func (a *app) printInfo(i infoJSON) {
 	} else {
 		fmt.Fprintf(w, "pcscd:   NOT reachable: %s\n", oneLine(i.PCSC.Error))
 	}
-	fmt.Fprintln(w, "configuration (environment):")
-	for _, v := range configVars {
-		val, ok := i.Env[v.name]
-		if !ok {
-			val = "(unset)"
-		}
-		fmt.Fprintf(w, "  %-22s %-10s %s\n", v.name, oneLine(val), v.meaning)
+	fmt.Fprintf(w, "configuration (files: %s; the environment overrides them):\n", strings.Join(i.ConfigFiles, ", "))
+	for _, e := range i.ConfigErrors {
+		fmt.Fprintf(w, "  NOT APPLIED: %s\n", oneLine(e))
 	}
+	for _, s := range i.Config {
+		k, _ := config.ByName(s.Name)
+		fmt.Fprintf(w, "  %-15s %-22s %-30s %s\n", s.Name, oneLine(s.Value), s.Source, k.Meaning)
+	}
+	fmt.Fprintln(w, "environment only (read by pcsc-lite, the Go runtime):")
+	for _, k := range config.EnvOnly {
+		val, ok := i.Env[k.Env]
+		if !ok {
+			val = "(unset: " + k.Default + ")"
+		}
+		fmt.Fprintf(w, "  %-20s %s\n", k.Env, oneLine(val))
+	}
+}
+
+// settings is the configuration as libpcsc11.so would read it in a program started
+// from here: every key's value (its default's description when no layer sets it) and
+// source, the files looked for, and the files not applied.
+func (a *app) settings() (out []settingJSON, files, errs []string) {
+	s := config.Load(a.getenv)
+	for _, k := range config.Keys {
+		v, src := s.Lookup(k.Env)
+		if src.Kind == "default" {
+			v = k.Default
+		}
+		out = append(out, settingJSON{Name: k.Name, Env: k.Env, Value: v, Source: src.String()})
+	}
+	for _, err := range s.Errors {
+		errs = append(errs, err.Error())
+	}
+	return out, append([]string{}, s.Files...), append([]string{}, errs...)
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pcsc11/pcsc11/config"
 	"github.com/pcsc11/pcsc11/reader"
 )
 
@@ -408,14 +410,30 @@ func TestSlotEvents(t *testing.T) {
 
 func TestInfo(t *testing.T) {
 	ta := newTestApp(rig(t))
-	env := map[string]string{"PCSC11_DEBUG": "apdu", "PCSC11_PIN_CACHE": "off", "HOME": "/root"}
+	dir := t.TempDir()
+	sys := filepath.Join(dir, "pcsc11.conf")
+	writeFile(t, sys, "# machine\nreader_deny = *Hello*\npin_cache = 5m\n")
+	old := config.SystemFile
+	config.SystemFile = sys
+	t.Cleanup(func() { config.SystemFile = old })
+	user := filepath.Join(dir, "xdg", "pcsc11", "pcsc11.conf")
+	writeFile(t, user, "cache = 0\ncache_dri = /x\n") // line 2 is wrong: the file is not applied
+	env := map[string]string{"PCSC11_DEBUG": "apdu", "PCSC11_PIN_CACHE": "off", "HOME": "/root",
+		"XDG_CONFIG_HOME": filepath.Join(dir, "xdg")}
 	ta.getenv = func(k string) string { return env[k] }
 	if code := ta.run(t, "info"); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	out := ta.out.String()
 	for _, want := range []string{"pcsc11 test", "reachable, 2 reader(s), 1 with a card", plainReader,
-		"PCSC11_DEBUG           apdu", "PCSC11_LOG             (unset)", "PCSC11_PIN_CACHE       off"} {
+		"files: " + sys + ", " + user,
+		"NOT APPLIED: " + user + ":2: unknown setting \"cache_dri\"",
+		"debug           apdu                   environment",
+		"log             stderr                 default",
+		"pin_cache       off                    environment", // over the file's 5m
+		"reader_deny     *Hello*                " + sys + ":2",
+		"cache           on                     default", // the user file is not applied
+		"PCSCLITE_CSOCK_NAME  (unset: /run/pcscd/pcscd.comm)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in\n%s", want, out)
 		}
@@ -427,8 +445,24 @@ func TestInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !info.PCSC.Reachable || info.PCSC.Readers != 2 || info.PCSC.Cards != 1 || info.Env["PCSC11_PIN_CACHE"] != "off" ||
-		len(info.Env) != 2 || info.Version != "test" {
+		len(info.Env) != 2 || info.Version != "test" || len(info.Config) != len(config.Keys) ||
+		len(info.ConfigErrors) != 1 || len(info.ConfigFiles) != 2 {
 		t.Errorf("%+v", info)
+	}
+	for _, s := range info.Config {
+		if s.Name == "reader_deny" && (s.Value != "*Hello*" || s.Source != sys+":2" || s.Env != "PCSC11_READER_DENY") {
+			t.Errorf("reader_deny: %+v", s)
+		}
+	}
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -6,12 +6,13 @@ import "C"
 import (
 	"unsafe"
 
-	"github.com/pcsc11/pcsc11/module"
+	"github.com/pcsc11/pcsc11/config"
 )
 
-// The module reads its PCSC11_* settings from the live C environment (see
-// module.Getenv). Assigning a function is all this init does: it runs at dlopen.
-func init() { module.Getenv = cGetenv }
+// The module reads its PCSC11_* settings over the live C environment (see
+// module.Getenv): the environment layer of package config is libc's getenv.
+// Assigning a function is all this init does: it runs at dlopen.
+func init() { config.Environ = cGetenv }
 
 func cGetenv(name string) string {
 	cs := C.CString(name)

@@ -3,10 +3,10 @@ package piv
 import (
 	"bytes"
 	"errors"
-	"os"
 
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/config"
 	"github.com/pcsc11/pcsc11/reader"
 	"github.com/pcsc11/pcsc11/slot"
 )
@@ -15,9 +15,10 @@ import (
 // "Token behaviour"). The PIN never reaches the host: the reader collects it and
 // inserts it into the VERIFY / CHANGE REFERENCE DATA template we give it.
 
-// Getenv reads PCSC11_PINPAD and PCSC11_PINPAD_ONLY; replaceable so that the module
-// can hand in the C library's live getenv, as it does for its own settings.
-var Getenv = os.Getenv
+// Getenv reads PCSC11_PINPAD, PCSC11_PINPAD_ONLY and the disk cache's settings
+// through the one settings lookup (environment over configuration files, package
+// config); tests replace it.
+var Getenv = config.Get
 
 // Timeouts of a PIN entry, in seconds: the whole entry, and after the first key when
 // the reader does not say (0 lets the reader use its own default).
