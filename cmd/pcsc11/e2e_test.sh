@@ -97,7 +97,7 @@ run_cli "$tmp/noslot" 1 objects --slot 99 && check "objects --slot 99 fails clea
 
 # info
 if run_cli "$tmp/info" 0 info; then
-	check "info" "$tmp/info" "pcscd:   reachable" "$rdr" "PCSC11_PIN_CACHE"
+	check "info" "$tmp/info" "pcscd:   reachable" "$rdr" "pin_cache  " "reader_deny  " "environment only"
 fi
 
 # Exit status 3 when pcscd cannot be reached.
