@@ -63,7 +63,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{readersCmd, slotsCmd, objectsCmd, infoCmd, watchCmd, traceCmd,
-		registerCmd, unregisterCmd, initTokenCmd, setPINCmd, unblockPINCmd, keygenCmd, importCmd, deleteCmd, attestCmd}
+		registerCmd, unregisterCmd, doctorCmd, initTokenCmd, setPINCmd, unblockPINCmd, keygenCmd, importCmd, deleteCmd, attestCmd}
 }
 
 func findCommand(name string) *command {

@@ -25,6 +25,7 @@ type fakePCSC struct {
 	cancel   chan struct{}
 	closed   bool
 	connects int
+	held     map[string]error // readers whose Connect fails so (another program holds the card)
 }
 
 func newFakePCSC() *fakePCSC {
@@ -81,6 +82,9 @@ func (f *fakePCSC) Connect(name string) (reader.Card, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.connects++
+	if err := f.held[name]; err != nil {
+		return nil, err
+	}
 	if f.aliens[name] {
 		return &ctlCard{Card: alienCard{}, answers: f.ctl[name]}, nil
 	}

@@ -245,17 +245,27 @@ func (c *Cache) checkDir(create bool) error {
 			return err
 		}
 	}
-	fi, err := os.Stat(c.dir)
+	if err := CheckDir(c.dir); err != nil {
+		return err
+	}
+	c.dirOK = true
+	return nil
+}
+
+// CheckDir says why dir cannot hold the cache: missing, not a directory, owned by
+// another user or writable by group or others (nil when it can). `pcsc11 doctor`
+// asks the same question.
+func CheckDir(dir string) error {
+	fi, err := os.Stat(dir)
 	if err != nil {
 		return err
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("diskcache: %s is not a directory", c.dir)
+		return fmt.Errorf("diskcache: %s is not a directory", dir)
 	}
 	if err := ours(fi); err != nil {
-		return fmt.Errorf("diskcache: %s: %w", c.dir, err)
+		return fmt.Errorf("diskcache: %s: %w", dir, err)
 	}
-	c.dirOK = true
 	return nil
 }
 
