@@ -27,7 +27,7 @@ vet:
 
 # Unit tests (no PC/SC), then a short fuzz run of every parser, then the tests that
 # need a reader against the virtual card through real pcscd.
-test: deps build vet unit header-check fuzz hwtest-ci e2e
+test: deps build vet unit header-check fuzz deb-check hwtest-ci e2e
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /hwtests)
@@ -47,7 +47,7 @@ hwtest-ci: build
 
 # Real applications (OpenSSH, NSS, OpenSSL, GnuTLS, p11-kit, Python, Java, Firefox)
 # against the virtual card through libpcsc11.so.
-e2e: build
+e2e: build deb
 	@bash e2e/run.sh
 
 # The same hwtests/ suite against a physical reader (PCSC11_HWTEST_READER names it;
@@ -89,6 +89,15 @@ install: build
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/pkcs11/libpcsc11.so $(DESTDIR)$(PREFIX)/bin/pcsc11 \
 	  $(DESTDIR)$(PREFIX)/bin/pcsc11-vpiv $(DESTDIR)$(P11KITDIR)/pcsc11.module
+
+# The Debian package: build/pcsc11_<version>_<arch>.deb (dpkg-deb; see scripts/deb.sh).
+# deb-check unpacks it into a scratch root and checks its files (part of make test);
+# e2e/test-package.sh installs it for real, in a private overlay of /usr, /etc, /var.
+deb: build
+	@bash scripts/deb.sh $(VERSION)
+
+deb-check: deb
+	@bash scripts/deb-check.sh $$(ls $(BUILD)/pcsc11_*.deb)
 
 clean:
 	rm -rf $(BUILD)

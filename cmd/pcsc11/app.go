@@ -156,6 +156,14 @@ exit status: 0 ok, 1 error, 2 usage error, 3 pcscd unreachable or no reader.
 `
 
 func (a *app) helpCmd(args []string) error {
+	if len(args) == 1 && args[0] == "--man" { // pcsc11(1), for the package
+		a.writeManPage(a.stdout)
+		return nil
+	}
+	if len(args) == 1 && args[0] == "--conf" { // the package's /etc/pcsc11/pcsc11.conf
+		writeConfTemplate(a.stdout)
+		return nil
+	}
 	if len(args) == 0 {
 		a.printUsage(a.stdout)
 		return nil
