@@ -182,7 +182,8 @@ func Read(dir, name string) (State, error) {
 func parse(data []byte) []Entry {
 	var out []Entry
 	var cur *Entry
-	for _, line := range strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n") {
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSuffix(line, "\r") // CRLF, or a stray CR before the newline
 		if strings.TrimSpace(line) == "" {
 			cur = nil
 			continue
