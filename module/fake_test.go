@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pcsc11/pcsc11/ck"
@@ -46,6 +47,7 @@ const testPIN = "123456"
 // always-authenticate key (id 02, same key material), a P-256 key (id 04), an Ed25519
 // key (id 05), a certificate, and a public data object.
 type fakeToken struct {
+	lazyReads  atomic.Int32 // reads of the lazy CKA_VALUE of data/5fc107
 	mu         sync.Mutex
 	loggedIn   bool
 	ctxPending bool

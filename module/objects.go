@@ -103,12 +103,21 @@ func searchObjects(tok slot.Token, tmpl []Attr) ([]slot.Object, error) {
 	return tok.Objects()
 }
 
-// matches reports whether obj has every attribute of tmpl with exactly those bytes.
+// matches reports whether obj has every attribute of tmpl with exactly those bytes. A
+// value read only when asked (slot.LazyValue) is read here when the template names
+// it; one that cannot be read does not match.
 func matches(obj slot.Object, tmpl []Attr) bool {
 	for _, a := range tmpl {
 		v, ok := obj.Attrs[a.Type]
 		if !ok || isSensitive(obj.Attrs, a.Type) {
 			return false
+		}
+		if lazy, isLazy := v.(slot.LazyValue); isLazy {
+			b, err := lazy()
+			if err != nil {
+				return false
+			}
+			v = b
 		}
 		b, ok := encodeAttr(v)
 		if !ok || !bytes.Equal(b, a.Value) {
@@ -207,7 +216,43 @@ func (l *Library) GetAttributeValue(h, obj ck.ULong, reqs []AttrReq) ck.ULong {
 	if rv != ck.CKR_OK {
 		return rv
 	}
-	return fillAttrs(o.Attrs, reqs)
+	types := make([]ck.ULong, len(reqs))
+	for i, r := range reqs {
+		types[i] = r.Type
+	}
+	attrs, err := readLazy(o.Attrs, types)
+	if err != nil {
+		return rvOf(err)
+	}
+	return fillAttrs(attrs, reqs)
+}
+
+// readLazy returns attrs with the slot.LazyValue values among types read from the
+// card (a PIV data object's CKA_VALUE): only what the caller asks for is read. attrs
+// itself is the driver's and stays as it is.
+func readLazy(attrs slot.Attributes, types []ck.ULong) (slot.Attributes, error) {
+	var out slot.Attributes
+	for _, typ := range types {
+		lazy, ok := attrs[typ].(slot.LazyValue)
+		if !ok {
+			continue
+		}
+		v, err := lazy()
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = make(slot.Attributes, len(attrs))
+			for k, x := range attrs {
+				out[k] = x
+			}
+		}
+		out[typ] = v
+	}
+	if out == nil {
+		return attrs, nil
+	}
+	return out, nil
 }
 
 // GetObjectSize is C_GetObjectSize: the encoded size of the object's attributes (the

@@ -2,6 +2,7 @@ package module
 
 import (
 	"bytes"
+	"github.com/pcsc11/pcsc11/slot"
 	"testing"
 
 	"github.com/pcsc11/pcsc11/ck"
@@ -149,5 +150,40 @@ func TestGetAttributeValue(t *testing.T) {
 	wantRV(t, "GetObjectSize", rv, ck.CKR_OK)
 	if size < ck.ULong(len("certificate bytes")) {
 		t.Fatalf("object size %d", size)
+	}
+}
+
+// A value the driver reads only when asked (slot.LazyValue, a PIV data object's
+// CKA_VALUE) is read by C_GetAttributeValue of that attribute and by a search naming
+// it, never by listing or by asking for other attributes.
+func TestLazyValue(t *testing.T) {
+	l, _, tok := newTestLib(t)
+	tok.mu.Lock()
+	tok.extra = append(tok.extra, slot.Object{Key: "data/5fc107", Attrs: slot.Attributes{
+		ck.CKA_CLASS: ck.CKO_DATA, ck.CKA_PRIVATE: false, ck.CKA_APPLICATION: "PIV", ck.CKA_LABEL: "CCC",
+		ck.CKA_VALUE: slot.LazyValue(func() ([]byte, error) {
+			tok.lazyReads.Add(1)
+			return []byte("ccc value"), nil
+		})}})
+	tok.mu.Unlock()
+	l.SlotList(false)
+	s := open(t, l, false)
+	label := []Attr{{Type: ck.CKA_LABEL, Value: []byte("CCC")}}
+	objs := findAll(t, l, s, label)
+	if len(objs) != 1 || tok.lazyReads.Load() != 0 {
+		t.Fatalf("search by label: %d objects, %d value reads", len(objs), tok.lazyReads.Load())
+	}
+	reqs := []AttrReq{{Type: ck.CKA_LABEL}, {Type: ck.CKA_CLASS}}
+	wantRV(t, "other attributes", l.GetAttributeValue(s, objs[0], reqs), ck.CKR_OK)
+	if tok.lazyReads.Load() != 0 {
+		t.Fatal("CKA_VALUE read for CKA_LABEL")
+	}
+	reqs = []AttrReq{{Type: ck.CKA_VALUE, Buf: make([]byte, 32)}}
+	wantRV(t, "value", l.GetAttributeValue(s, objs[0], reqs), ck.CKR_OK)
+	if string(reqs[0].Buf[:reqs[0].Len]) != "ccc value" || tok.lazyReads.Load() != 1 {
+		t.Fatalf("value %q after %d reads", reqs[0].Buf[:reqs[0].Len], tok.lazyReads.Load())
+	}
+	if got := findAll(t, l, s, []Attr{{Type: ck.CKA_VALUE, Value: []byte("ccc value")}}); len(got) != 1 || got[0] != objs[0] {
+		t.Errorf("search by the value: %v", got)
 	}
 }

@@ -55,6 +55,12 @@ type Object struct {
 	Attrs Attributes
 }
 
+// LazyValue is an attribute value the driver reads from the card only when an
+// application asks for it (C_GetAttributeValue, or a search template naming it): a
+// PIV data object's CKA_VALUE, so that listing objects reads no values. The module
+// calls it and uses the bytes as a []byte value; its error answers the call.
+type LazyValue func() ([]byte, error)
+
 // KeyOp is a private-key primitive performed by the card.
 type KeyOp int
 

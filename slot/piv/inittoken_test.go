@@ -132,8 +132,8 @@ func TestInitTokenManagementKey(t *testing.T) {
 	if info.Flags&ck.CKF_USER_PIN_TO_BE_CHANGED == 0 || info.Flags&ck.CKF_SO_PIN_TO_BE_CHANGED == 0 {
 		t.Errorf("flags %#x: PIN and PUK are the defaults", info.Flags)
 	}
-	if objs, _ := tok2.Objects(); len(objs) != 1 { // the attestation certificate (a data object)
-		t.Errorf("%d objects after reset", len(objs))
+	if objs, _ := tok2.Objects(); len(objs) != 1+3 { // the attestation certificate; CHUID, CCC, Discovery
+		t.Errorf("%d objects after reset: %v", len(objs), objKeys(objs))
 	}
 	wantRV(t, "old management key", tok2.Login(ck.CKU_SO, []byte(defaultMgm)), ck.CKR_PIN_INCORRECT)
 	if err := tok2.Login(ck.CKU_SO, []byte(newKey)); err != nil {

@@ -62,6 +62,7 @@ func (t *Token) verifyPIN(block []byte) error {
 	_, err := t.exchange(apdu.Command{INS: insVerify, P2: t.userRef, Data: block})
 	if err == nil {
 		t.loggedIn = true
+		t.afterLogin()
 		return nil
 	}
 	t.loggedIn = false

@@ -62,17 +62,28 @@ func (t *Token) slotRecord(s keySlot) (*keyInfo, error) {
 // transaction.
 func (t *Token) Objects() ([]slot.Object, error) {
 	t.cache.RLock()
-	all := t.objects
+	all, data := t.objects, t.dataObjs
 	t.cache.RUnlock()
-	if all != nil {
-		return all, nil
+	if all != nil && data != nil {
+		return withData(all, data), nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err := t.ensureKeys(); err != nil {
 		return nil, err
 	}
-	return t.objects, nil
+	if err := t.ensureData(); err != nil {
+		return nil, err
+	}
+	return withData(t.objects, t.dataObjs), nil
+}
+
+// withData is the whole list: the key slots' objects, then the data objects.
+func withData(keys, data []slot.Object) []slot.Object {
+	if len(data) == 0 {
+		return keys
+	}
+	return append(slices.Clip(keys), data...)
 }
 
 // ObjectsWithID is slot.ObjectFinder: the objects of the one key slot a CKA_ID can
@@ -95,6 +106,9 @@ func (t *Token) ObjectsWithID(id []byte) ([]slot.Object, error) {
 
 // Object is slot.ObjectFinder: the object named key, reading only its slot.
 func (t *Token) Object(key string) (slot.Object, bool, error) {
+	if _, isData := dataByKey(key); isData {
+		return t.dataObject(key)
+	}
 	_, s, ok := objectRef(key)
 	if !ok {
 		return slot.Object{}, false, nil
@@ -110,6 +124,27 @@ func (t *Token) Object(key string) (slot.Object, bool, error) {
 }
 
 var _ slot.ObjectFinder = (*Token)(nil)
+
+// dataObject is Object for a data object key: the data objects are probed (once) if
+// they were not.
+func (t *Token) dataObject(key string) (slot.Object, bool, error) {
+	t.cache.RLock()
+	data := t.dataObjs
+	t.cache.RUnlock()
+	if data == nil {
+		t.mu.Lock()
+		err := t.ensureData()
+		data = t.dataObjs
+		t.mu.Unlock()
+		if err != nil {
+			return slot.Object{}, false, err
+		}
+	}
+	if o := findObject(data, key); o != nil {
+		return *o, true, nil
+	}
+	return slot.Object{}, false, nil
+}
 
 // ensureSlot reads key slot s unless cached, in its own transaction (or the one kept
 // by a context-specific login). Caller holds t.mu.
@@ -180,11 +215,12 @@ func (t *Token) forgetSlot(ref byte) {
 	t.objects = nil
 }
 
-// forgetObjects drops every slot read (t.mu held).
+// forgetObjects drops every slot read and the data objects (t.mu held).
 func (t *Token) forgetObjects() {
 	t.cache.Lock()
 	defer t.cache.Unlock()
 	t.keys, t.objects = nil, nil
+	t.dataObjs, t.dataValues = nil, nil
 }
 
 // markDestroyable sets CKA_DESTROYABLE (spec 4.4) to what DestroyObject can do here:

@@ -1,12 +1,7 @@
 package piv
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"math/big"
+	"bytes"
 	"strings"
 	"testing"
 
@@ -93,13 +88,13 @@ func TestProfilesDriver(t *testing.T) {
 			if err := tok.Login(ck.CKU_USER, []byte(testPIN)); err != nil {
 				t.Fatalf("login: %v", err)
 			}
-			for key, o := range privs {
-				if key == "priv/9c" {
+			for _, ref := range []byte{0x9A, 0x9C, 0x9D, 0x9E} {
+				if ref == 0x9C {
 					if err := tok.Login(ck.CKU_CONTEXT_SPECIFIC, []byte(testPIN)); err != nil {
 						t.Fatalf("context login: %v", err)
 					}
 				}
-				signAndVerify(t, tok, key, o)
+				checkSigns(t, tok, ref)
 			}
 			m.apdus = 0
 			err = tok.InitToken([]byte(defaultMgm), "x")
@@ -119,64 +114,6 @@ func keysOf(m map[string]slot.Object) []string {
 		k = append(k, s)
 	}
 	return k
-}
-
-// signAndVerify signs a digest with the card's key and checks it against the public
-// key the token lists for the same slot.
-func signAndVerify(t *testing.T, tok *Token, key string, o slot.Object) {
-	t.Helper()
-	pubKey, ok, err := tok.Object("pub/" + strings.TrimPrefix(key, "priv/"))
-	if err != nil || !ok {
-		t.Fatalf("%s: no public key: %v", key, err)
-	}
-	spki, _ := pubKey.Attrs[ck.CKA_PUBLIC_KEY_INFO].([]byte)
-	pub, err := x509.ParsePKIXPublicKey(spki)
-	if err != nil {
-		t.Fatalf("%s: public key: %v", key, err)
-	}
-	digest := sha256.Sum256([]byte("profile " + key))
-	switch p := pub.(type) {
-	case *rsa.PublicKey:
-		if o.Attrs[ck.CKA_DECRYPT] != true {
-			return
-		}
-		em, err := rsaPKCS1Block(p.Size(), digest[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig, err := tok.PrivateKeyOp(key, slot.OpRSARaw, em)
-		if err != nil {
-			t.Fatalf("%s: sign: %v", key, err)
-		}
-		if err := rsa.VerifyPKCS1v15(p, crypto.SHA256, digest[:], sig); err != nil {
-			t.Errorf("%s: signature does not verify: %v", key, err)
-		}
-	case *ecdsa.PublicKey:
-		sig, err := tok.PrivateKeyOp(key, slot.OpECDSA, digest[:])
-		if err != nil {
-			t.Fatalf("%s: sign: %v", key, err)
-		}
-		n := len(sig) / 2
-		r, s := new(big.Int).SetBytes(sig[:n]), new(big.Int).SetBytes(sig[n:])
-		if !ecdsa.Verify(p, digest[:], r, s) {
-			t.Errorf("%s: signature does not verify", key)
-		}
-	default:
-		t.Fatalf("%s: key type %T", key, pub)
-	}
-}
-
-// rsaPKCS1Block is EMSA-PKCS1-v1_5 for SHA-256 (RFC 8017 9.2), what the module builds.
-func rsaPKCS1Block(size int, digest []byte) ([]byte, error) {
-	prefix := []byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
-	t := append(prefix, digest...)
-	em := make([]byte, size)
-	em[1] = 1
-	for i := 2; i < size-len(t)-1; i++ {
-		em[i] = 0xFF
-	}
-	copy(em[size-len(t):], t)
-	return em, nil
 }
 
 // The management key of a card without GET METADATA is found by its witness
@@ -280,5 +217,99 @@ func TestProfilesPIVKeyGeneration(t *testing.T) {
 		slot.Attributes{ck.CKA_EC_PARAMS: ECParams(CurveEd25519), ck.CKA_ID: []byte{0x06}},
 		slot.Attributes{ck.CKA_ID: []byte{0x06}}); slot.RV(err) == ck.CKR_OK {
 		t.Error("Ed25519 generated on a standard PIV card")
+	}
+}
+
+// The PIV data objects are CKO_DATA objects with their PIV OID; listing them reads no
+// value (a probe each, never a GET RESPONSE), the value comes when asked, and the
+// PIN-protected ones are private. On a YubiKey the Printed Information container (the
+// PIN-protected management key) is never one.
+func TestProfilesDataObjects(t *testing.T) {
+	for _, tc := range []struct {
+		profile   string
+		want, not []string
+	}{
+		{"piv", []string{"data/5fc102", "data/5fc107", "data/7e", "data/5fc10c", "data/5fc106", "data/5fc109", "data/5fc108"},
+			[]string{"data/5fc103", "data/5fc121"}},
+		{"yubikey-5.7", []string{"data/5fc102", "data/5fc107", "data/7e"}, []string{"data/5fc109", "data/5fc108", "data/5fc106"}},
+	} {
+		t.Run(tc.profile, func(t *testing.T) {
+			tok, m := profileToken(t, vpiv.Options{Profile: tc.profile})
+			m.sent = nil
+			tok.mu.Lock()
+			err := tok.ensureData()
+			tok.mu.Unlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range m.sent {
+				if len(c) > 1 && c[1] == 0xC0 {
+					t.Fatalf("listing data objects sent GET RESPONSE: %x", c)
+				}
+			}
+			if len(m.sent) > len(dataObjects) {
+				t.Errorf("%d APDUs to list %d data objects", len(m.sent), len(dataObjects))
+			}
+			objs, err := tok.Objects()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range tc.want {
+				if findObj(objs, k) == nil {
+					t.Errorf("%s not listed", k)
+				}
+			}
+			absent := func(objs []slot.Object) {
+				t.Helper()
+				for _, k := range tc.not {
+					if findObj(objs, k) != nil {
+						t.Errorf("%s listed", k)
+					}
+				}
+			}
+			if tc.profile != "piv" { // the piv card cannot tell before the PIN
+				absent(objs)
+			}
+			chuid := findObj(objs, "data/5fc102")
+			if chuid == nil {
+				t.Fatal("no CHUID")
+			}
+			wantOID := []byte{0x06, 0x0A, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x07, 0x02, 0x30, 0x00}
+			if chuid[ck.CKA_CLASS] != ck.CKO_DATA || chuid[ck.CKA_APPLICATION] != DataApplication ||
+				!bytes.Equal(chuid[ck.CKA_OBJECT_ID].([]byte), wantOID) || chuid[ck.CKA_PRIVATE] != false {
+				t.Errorf("CHUID attributes %v", chuid)
+			}
+			v, err := chuid[ck.CKA_VALUE].(slot.LazyValue)()
+			if err != nil || len(v) < 2 || v[0] != 0x30 {
+				t.Errorf("CHUID value %x: %v", v, err)
+			}
+			if tc.profile != "piv" {
+				return
+			}
+			face := findObj(objs, "data/5fc108")
+			if face[ck.CKA_PRIVATE] != true {
+				t.Error("Facial Image not private")
+			}
+			read := face[ck.CKA_VALUE].(slot.LazyValue)
+			if _, err := read(); slot.RV(err) != ck.CKR_USER_NOT_LOGGED_IN {
+				t.Errorf("Facial Image before the PIN: %v", err)
+			}
+			if err := tok.Login(ck.CKU_USER, []byte(testPIN)); err != nil {
+				t.Fatal(err)
+			}
+			if v, err := read(); err != nil || len(v) == 0 || v[0] != 0xBC {
+				t.Errorf("Facial Image after the PIN: %x %v", v, err)
+			}
+			// With the PIN the card tells absent objects apart: fingerprints and iris
+			// (not issued on this card) are gone from the list.
+			objs, err = tok.Objects()
+			if err != nil {
+				t.Fatal(err)
+			}
+			absent(objs)
+			if findObj(objs, "data/5fc108") == nil || findObj(objs, "data/5fc109") == nil {
+				t.Error("Facial Image or Printed Information gone after the login")
+			}
+		})
 	}
 }

@@ -83,6 +83,11 @@ type Token struct {
 	cache   sync.RWMutex
 	keys    map[byte]*keyInfo
 	objects []slot.Object
+	// dataObjs are the PIV data objects found on the card (dataobjects.go), nil until
+	// probed; dataValues their contents once read (t.mu).
+	dataObjs   []slot.Object
+	dataValues map[uint32][]byte
+	dataUnsure bool // dataObjs holds PIN-protected objects probed without the PIN
 
 	// Personalization state (personalize*.go).
 	soPUK     []byte // the PUK of an SO login by PUK (no card state exists for it); wiped on Logout/Close
