@@ -174,7 +174,8 @@ func (t *Token) importKey(tmpl slot.Attributes) (string, error) {
 		return "", err
 	}
 	if !t.yubikey {
-		return "", tmplErr(ck.CKR_ATTRIBUTE_VALUE_INVALID, "this card cannot import private keys")
+		// IMPORT KEY is a Yubico instruction; a standard PIV card has none.
+		return "", slot.NewError(ck.CKR_FUNCTION_NOT_SUPPORTED, "piv: this card cannot import private keys (no IMPORT KEY)", nil)
 	}
 	id, err := idFrom(tmpl, nil)
 	if err != nil {

@@ -218,6 +218,15 @@ func TestProfilesPIVKeyGeneration(t *testing.T) {
 		slot.Attributes{ck.CKA_ID: []byte{0x06}}); slot.RV(err) == ck.CKR_OK {
 		t.Error("Ed25519 generated on a standard PIV card")
 	}
+	// Yubico-only personalization: no IMPORT KEY, no SET MANAGEMENT KEY.
+	imp := slot.Attributes{ck.CKA_CLASS: ck.CKO_PRIVATE_KEY, ck.CKA_KEY_TYPE: ck.CKK_EC, ck.CKA_ID: []byte{0x07},
+		ck.CKA_EC_PARAMS: ECParams(CurveP256), ck.CKA_VALUE: bytes.Repeat([]byte{1}, 32)}
+	if _, err := tok.CreateObject(imp); slot.RV(err) != ck.CKR_FUNCTION_NOT_SUPPORTED {
+		t.Errorf("private key import on a standard PIV card: %v", err)
+	}
+	if err := tok.SetPIN(ck.CKU_SO, []byte(defaultMgm), []byte(strings.Repeat("a", 48))); slot.RV(err) != ck.CKR_FUNCTION_NOT_SUPPORTED {
+		t.Errorf("management key change on a standard PIV card: %v", err)
+	}
 }
 
 // The PIV data objects are CKO_DATA objects with their PIV OID; listing them reads no
