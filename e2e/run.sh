@@ -40,7 +40,7 @@ apps=("$@")
 if [[ ${#apps[@]} == 0 ]]; then
 	# Cheapest and most important first; Firefox late (it is heavy); personalize last
 	# (it resets the card the others use).
-	apps=(ssh nss openssl gnutls remote python java config doctor package firefox personalize)
+	apps=(ssh nss openssl gnutls remote python java config doctor package register chromium firefox personalize)
 fi
 
 cd "$repo" || exit 1

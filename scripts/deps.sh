@@ -17,6 +17,9 @@ packages=(
   # the applications of the end-to-end suite (e2e/)
   openssh-client openssh-server libengine-pkcs11-openssl python3 python3-pykcs11
   p11-kit-modules openjdk-17-jdk-headless file firefox-esr chromium
+  # Chromium has no PIN dialog in --headless: e2e/test-chromium.sh runs it on a virtual X
+  # display and types the PIN into its dialog
+  xvfb xdotool
 )
 # pkcs11-provider (OpenSSL 3's PKCS#11 provider) exists for Debian 12 only in
 # bookworm-backports; it is installed from there, the sources entry added if missing.

@@ -363,7 +363,7 @@ func (d *doctor) checkRegistration() {
 	home := d.a.getenv("HOME")
 	var dbs []nssdb.DB
 	if filepath.IsAbs(home) {
-		dbs = nssdb.Discover(home)
+		dbs = nssdb.Discover(home, d.a.getenv("XDG_CONFIG_HOME"))
 	}
 	policyLib, _, _ := nssdb.PolicyState(nssdb.FirefoxPolicies, moduleName)
 	var missing, broken, friendly, good []string

@@ -20,7 +20,8 @@ var registerCmd = &command{
 	summary: "add libpcsc11.so to the NSS databases of Firefox, Thunderbird and Chromium",
 	usage:   "register [--module PATH] [--nssdb DIR]... [--system [--policies FILE]] [--dry-run] [--json]",
 	help: `Adds libpcsc11.so as the module "pcsc11" to every NSS database of the current user:
-each Firefox and Thunderbird profile (profiles.ini; also the Snap and Flatpak places)
+each Firefox and Thunderbird profile (profiles.ini in ~/.mozilla/firefox or
+~/.config/mozilla/firefox, ~/.thunderbird; also the Snap and Flatpak places)
 and Chromium's ~/.pki/nssdb (created with certutil when missing). Close the programs
 first: they read their module list when they start.
 
@@ -207,7 +208,7 @@ func (a *app) registerTargets(given []string) ([]nssdb.DB, error) {
 	if !filepath.IsAbs(home) {
 		return nil, errors.New("HOME is not set to an absolute path: cannot find the NSS databases (use --nssdb)")
 	}
-	return nssdb.Discover(home), nil
+	return nssdb.Discover(home, a.getenv("XDG_CONFIG_HOME")), nil
 }
 
 // createChromiumDB creates ~/.pki/nssdb as Chromium would on its first start

@@ -37,21 +37,29 @@ type DB struct {
 
 func (d DB) String() string { return d.App + " " + d.Dir }
 
-// Discover lists the NSS databases under home: every profile that profiles.ini names
-// (or, without profiles.ini, every directory holding cert9.db) for Firefox (also the
-// Snap and Flatpak places) and Thunderbird, then ~/.pki/nssdb (Chromium), whether or not
-// it exists yet. Sorted within each application; no directory is created.
-func Discover(home string) []DB {
+// Discover lists the NSS databases of a user: every profile that profiles.ini names
+// (or, without profiles.ini, every directory holding cert9.db) for Firefox and
+// Thunderbird, in the classic places (~/.mozilla/firefox, ~/.thunderbird), the XDG
+// ones newer releases use when those do not exist ($XDG_CONFIG_HOME/mozilla/firefox:
+// Firefox ESR 153 on Debian; xdgConfig "" means ~/.config), and the Snap and Flatpak
+// places; then ~/.pki/nssdb (Chromium), whether or not it exists yet. Sorted within
+// each place; no directory is created.
+func Discover(home, xdgConfig string) []DB {
+	if !filepath.IsAbs(xdgConfig) {
+		xdgConfig = filepath.Join(home, ".config")
+	}
 	var out []DB
 	for _, app := range []struct{ name, base string }{
-		{"firefox", ".mozilla/firefox"},
-		{"firefox", "snap/firefox/common/.mozilla/firefox"},
-		{"firefox", ".var/app/org.mozilla.firefox/.mozilla/firefox"},
-		{"thunderbird", ".thunderbird"},
-		{"thunderbird", "snap/thunderbird/common/.thunderbird"},
-		{"thunderbird", ".var/app/org.mozilla.Thunderbird/.thunderbird"},
+		{"firefox", filepath.Join(home, ".mozilla/firefox")},
+		{"firefox", filepath.Join(xdgConfig, "mozilla/firefox")},
+		{"firefox", filepath.Join(home, "snap/firefox/common/.mozilla/firefox")},
+		{"firefox", filepath.Join(home, ".var/app/org.mozilla.firefox/.mozilla/firefox")},
+		{"thunderbird", filepath.Join(home, ".thunderbird")},
+		{"thunderbird", filepath.Join(xdgConfig, "thunderbird")},
+		{"thunderbird", filepath.Join(home, "snap/thunderbird/common/.thunderbird")},
+		{"thunderbird", filepath.Join(home, ".var/app/org.mozilla.Thunderbird/.thunderbird")},
 	} {
-		for _, dir := range profiles(filepath.Join(home, app.base)) {
+		for _, dir := range profiles(app.base) {
 			out = append(out, DB{App: app.name, Dir: dir})
 		}
 	}

@@ -114,15 +114,18 @@ func TestDiscover(t *testing.T) {
 	os.MkdirAll(abs, 0o700)
 	os.WriteFile(filepath.Join(ff, "profiles.ini"), []byte("[General]\nStartWithLastProfile=1\n\n[Profile1]\nName=o\nIsRelative=1\nPath=b.other\n\n"+
 		"[Profile0]\nName=d\nIsRelative=1\nPath=a.default-esr\nDefault=1\n\n[Profile2]\nIsRelative=0\nPath="+abs+"\n\n[Profile3]\nPath=gone\n\n[Install4F96D1932A9F858E]\nDefault=a.default-esr\n"), 0o600)
+	xdg := filepath.Join(home, ".config", "mozilla", "firefox", "r2.e2e") // Firefox ESR 153 without ~/.mozilla
+	os.MkdirAll(xdg, 0o700)
+	os.WriteFile(filepath.Join(home, ".config", "mozilla", "firefox", "profiles.ini"), []byte("[Profile0]\nName=e2e\nIsRelative=1\nPath=r2.e2e\n"), 0o600)
 	tb := filepath.Join(home, ".thunderbird", "x.default")
 	os.MkdirAll(tb, 0o700)
 	os.WriteFile(filepath.Join(tb, "cert9.db"), nil, 0o600) // no profiles.ini: found by its database
 	got := []string{}
-	for _, d := range Discover(home) {
+	for _, d := range Discover(home, "") {
 		rel, _ := filepath.Rel(home, d.Dir)
 		got = append(got, d.App+":"+rel)
 	}
-	want := "firefox:.mozilla/firefox/a.default-esr firefox:.mozilla/firefox/b.other firefox:elsewhere thunderbird:.thunderbird/x.default chromium:.pki/nssdb"
+	want := "firefox:.mozilla/firefox/a.default-esr firefox:.mozilla/firefox/b.other firefox:elsewhere firefox:.config/mozilla/firefox/r2.e2e thunderbird:.thunderbird/x.default chromium:.pki/nssdb"
 	if strings.Join(got, " ") != want {
 		t.Errorf("Discover:\n%s\nwant\n%s", strings.Join(got, " "), want)
 	}
