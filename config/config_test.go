@@ -223,6 +223,7 @@ func TestEverySettingIsAKey(t *testing.T) {
 	root := filepath.Join("..")
 	used := map[string]string{}
 	re := regexp.MustCompile(`"(PCSC11_[A-Z0-9_]+)"`)
+	direct := regexp.MustCompile(`os\.(Getenv|LookupEnv)\("PCSC11_`)
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -245,6 +246,9 @@ func TestEverySettingIsAKey(t *testing.T) {
 		for _, m := range re.FindAllStringSubmatch(string(data), -1) {
 			used[m[1]] = rel
 		}
+		if direct.Match(data) {
+			t.Errorf("%s reads a PCSC11_ setting with os.Getenv: read it through config.Get (module.Getenv, piv.Getenv), or pcsc11.conf cannot set it", rel)
+		}
 		return nil
 	})
 	if err != nil {
@@ -252,7 +256,7 @@ func TestEverySettingIsAKey(t *testing.T) {
 	}
 	for name, where := range used {
 		if _, ok := ByEnv(name); !ok {
-			t.Errorf("%s (read in %s) is not a row of config.Keys", name, where)
+			t.Errorf("%s (read in %s) is not a row of config.Keys: add one in config/keys.go and docs/configuration.md's table", name, where)
 		}
 	}
 	for _, k := range Keys {
