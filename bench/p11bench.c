@@ -1,9 +1,12 @@
 /*
  * p11bench — measures a PKCS#11 module against the virtual PIV card (issue 10).
  *
- *   p11bench --module SO --scenario S1|S2|S3|S4|S5|S6 [--variant V] --reader SUBSTR
+ *   p11bench --module SO --scenario S1|S2|S3|S4|S5|S6|S9|S10 [--variant V] --reader SUBSTR
  *            --control SOCK [--reader SUBSTR2 --control SOCK2] [--n N] [--threads T]
- *            [--label NAME] [--lat TAG] [--run K]
+ *            [--interval-ms MS] [--label NAME] [--lat TAG] [--run K]
+ *
+ * S7 (ssh-keygen -D) and S8 (NSS certutil) are measured with the real programs by
+ * run.sh; S9 and S10 are in p11bench_idle.c.
  *
  * Each result is one JSON line on stdout:
  *   {"module":..,"lat":..,"run":..,"scenario":..,"case":..,"status":"ok",
@@ -458,9 +461,10 @@ static int scenario_steady(const options *o)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: p11bench --module SO --scenario S1..S6 --reader SUBSTR --control SOCK\n"
+		"usage: p11bench --module SO --scenario S1..S6|S9|S10 --reader SUBSTR --control SOCK\n"
 		"                [--reader SUBSTR2 --control SOCK2] [--variant ec|rsa|threads|cards]\n"
-		"                [--n N] [--threads T] [--label NAME] [--lat TAG] [--run K]\n"
+		"                [--n N] [--threads T] [--interval-ms MS] [--label NAME] [--lat TAG]\n"
+		"                [--run K]\n"
 		"PIN: $P11BENCH_PIN (default 123456). Output: one JSON line per result.\n");
 }
 
@@ -472,6 +476,7 @@ int main(int argc, char **argv)
 	o.lat = "off";
 	o.n = 20;
 	o.threads = 4;
+	o.interval_ms = 1000;
 	o.run = 1;
 	o.pin = getenv("P11BENCH_PIN");
 	if (!o.pin || !*o.pin)
@@ -501,6 +506,8 @@ int main(int argc, char **argv)
 			o.n = atoi(v);
 		else if (!strcmp(a, "--threads"))
 			o.threads = atoi(v);
+		else if (!strcmp(a, "--interval-ms"))
+			o.interval_ms = atoi(v);
 		else if (!strcmp(a, "--reader") && o.ncards < MAX_CARDS)
 			o.reader[o.ncards++] = v;
 		else if (!strcmp(a, "--control") && nctl < MAX_CARDS)
@@ -511,7 +518,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!o.module || !o.scenario || o.ncards < 1 || o.n < 1 || o.threads < 1 ||
-	    o.threads > MAX_THREADS) {
+	    o.threads > MAX_THREADS || o.interval_ms < 0) {
 		usage();
 		return 2;
 	}
@@ -527,6 +534,10 @@ int main(int argc, char **argv)
 		return scenario_events(&o);
 	if (!strcmp(o.scenario, "S6"))
 		return scenario_cold(&o, 1);
+	if (!strcmp(o.scenario, "S9"))
+		return scenario_tls(&o);
+	if (!strcmp(o.scenario, "S10"))
+		return scenario_idle(&o);
 	usage();
 	return 2;
 }

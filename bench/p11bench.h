@@ -32,6 +32,7 @@ typedef struct {
 	int run;                        /* run number, echoed in the output */
 	int n;                          /* repeats (S3 signatures, S4 per thread, S5 cycles) */
 	int threads;                    /* S4 threads per card */
+	int interval_ms;                /* S10 pause between polls */
 	const char *pin;                /* never printed */
 } options;
 
@@ -91,5 +92,7 @@ int key_always_auth(module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key);
 /* scenarios */
 int scenario_parallel(const options *o);   /* S4: p11bench_par.c */
 int scenario_events(const options *o);     /* S5: p11bench_event.c */
+int scenario_tls(const options *o);        /* S9: p11bench_idle.c */
+int scenario_idle(const options *o);       /* S10: p11bench_idle.c */
 
 #endif

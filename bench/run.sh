@@ -18,6 +18,8 @@
 #   BENCH_LAT_ARGS  pcsc11-vpiv flags of the latency model (default: see lat_args)
 #   BENCH_OUT       working directory for results and logs; default bench/out
 #   BENCH_NO_DOC=1  do not touch docs/ (results stay in $BENCH_OUT)
+#   BENCH_PHASES    phases to run (default "base economy trace"): base = S1-S6,
+#                   economy = S7-S10 on three cards, trace = the APDU sequences
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -72,7 +74,7 @@ build() {
 	mkdir -p "$bin" "$out"
 	cc -std=c11 -O2 -Wall -Wextra -Werror -I "$repo/module/include" \
 		$(pkg-config --cflags libpcsclite) -o "$bin/p11bench" \
-		"$here/p11bench.c" "$here/p11bench_par.c" "$here/p11bench_event.c" "$here/cardctl.c" \
+		"$here/p11bench.c" "$here/p11bench_par.c" "$here/p11bench_event.c" "$here/p11bench_idle.c" "$here/cardctl.c" \
 		-ldl $(pkg-config --libs libpcsclite)
 	(cd "$repo" && "$go" build -o "$bin/chart" ./bench/chart)
 	# The rig builds these itself, but inside the network namespace there is no module
@@ -88,6 +90,104 @@ build() {
 }
 
 # ---- inside the namespaces ----
+
+# card_status SOCK: "commands bytes_in bytes_out" of the card (its own counters).
+card_status() {
+	"$vpiv" --send status --control "$1" | sed -n 's/.*commands=\([0-9]*\) bytes_in=\([0-9]*\) bytes_out=\([0-9]*\).*/\1 \2 \3/p'
+}
+
+# measure LABEL SC CASE RUN -- CMD...: runs a real client (S7 ssh-keygen, S8 certutil)
+# as one fresh process and records the card's counters around it, as p11bench does
+# for its own scenarios. A failing client is a failed measurement, never a number.
+measure() {
+	local label=$1 sc=$2 cs=$3 run=$4
+	shift 5
+	local a b t0 t1 rc=0
+	read -r -a a < <(card_status "$out/rig0/control.sock")
+	t0=$(date +%s%N)
+	timeout -k 5 120 "$@" </dev/null >"$out/$sc-$label-$cs.out" 2>>"$out/clients.log" || rc=$?
+	t1=$(date +%s%N)
+	read -r -a b < <(card_status "$out/rig0/control.sock")
+	if [[ $rc != 0 || ${#a[@]} != 3 || ${#b[@]} != 3 ]] || ! grep -q "${expect[$sc]}" "$out/$sc-$label-$cs.out"; then
+		printf '{"v":1,"module":"%s","lat":"off","run":%d,"scenario":"%s","case":"%s","status":"error","error":"%s exit %d"}\n' \
+			"$label" "$run" "$sc" "$cs" "$1" "$rc" >>"$out/results.jsonl"
+		say "$label $sc $cs: $1 exit $rc or unexpected output; see $out/$sc-$label-$cs.out"
+		return 0
+	fi
+	printf '{"v":1,"module":"%s","lat":"off","run":%d,"scenario":"%s","case":"%s","status":"ok","apdus":%d,"bytes_in":%d,"bytes_out":%d,"wall_ms":%.3f,"cpu_ms":0,"ops":1}\n' \
+		"$label" "$run" "$sc" "$cs" "$((b[0] - a[0]))" "$((b[1] - a[1]))" "$((b[2] - a[2]))" \
+		"$(((t1 - t0) / 1000))e-3" >>"$out/results.jsonl"
+}
+
+# What each client must print for its run to count: a key (ssh-keygen -D prints
+# public keys), the demo card's 9A certificate (certutil -L -h all lists nicknames).
+declare -A expect=([S7]="^ecdsa-sha2-nistp256 " [S8]="PIV Authentication")
+
+# client_env LABEL MODE CARD: the environment of a client process. cold: no disk
+# cache (pcsc11's off, OpenSC's off as Debian ships it); warm: each module's disk cache
+# on, in a directory of its own per card, filled by an earlier process.
+client_env() {
+	local label=$1 mode=$2 card=$3 cdir=$out/cache/$1-$3
+	case $label-$mode in
+	pcsc11-cold) echo PCSC11_CACHE=0 ;;
+	pcsc11-warm) echo PCSC11_CACHE_DIR=$cdir ;;
+	opensc-warm) echo OPENSC_CONF=$out/opensc-cache.conf XDG_CACHE_HOME=$cdir HOME=$cdir ;;
+	esac
+}
+
+# nssdb LABEL SO: an NSS database with the module registered (outside any interval).
+nssdb() {
+	local db=$out/nss/$1
+	rm -rf "$db"
+	mkdir -p "$db"
+	certutil -N -d "sql:$db" --empty-password >/dev/null 2>&1
+	echo | PCSC11_CACHE=0 modutil -dbdir "sql:$db" -force -add "bench-$1" -libfile "$2" >/dev/null 2>&1
+	echo "$db"
+}
+
+# economy_phase: S7-S10 (issue 17) on the demo card and on cards with certificates in
+# retired slots, without and with a Key History Object; S7/S8 cold and warm.
+economy_phase() {
+	local runs=$1 card profile label so name r mode db
+	mkdir -p "$out/cache"
+	printf 'app default {\n\tframework pkcs15 {\n\t\tuse_file_caching = yes;\n\t}\n}\n' >"$out/opensc-cache.conf"
+	for card in demo retired retiredkh; do
+		case $card in
+		demo) profile=demo ;;
+		retired) profile=demo+retired ;;
+		retiredkh) profile=demo+retired+keyhistory ;;
+		esac
+		say "S7-S10: card $card ($profile)"
+		rm -rf "$out/cache"/*-"$card"
+		PCSC11_RIG_PROFILE=$profile card_up "$out/rig0" 35963 ""
+		while IFS='|' read -r label so name; do
+			db=$(nssdb "$label" "$so")
+			for mode in cold warm; do
+				local sfx=$mode
+				[[ $card != demo ]] && sfx=$mode-$card
+				# warm: one process fills the cache before the measured ones.
+				if [[ $mode == warm ]]; then
+					env $(client_env "$label" warm "$card") ssh-keygen -D "$so" >/dev/null 2>&1 </dev/null || true
+					env $(client_env "$label" warm "$card") certutil -L -d "sql:$db" -h all >/dev/null 2>&1 </dev/null || true
+				fi
+				for ((r = 1; r <= runs; r++)); do
+					measure "$label" S7 "$sfx" "$r" -- env $(client_env "$label" "$mode" "$card") ssh-keygen -D "$so"
+					measure "$label" S8 "$sfx" "$r" -- env $(client_env "$label" "$mode" "$card") certutil -L -d "sql:$db" -h all
+				done
+			done
+			if [[ $card == demo ]]; then
+				one "$label" "$so" off 1 S9 tls --n 10 "${r0[@]}"
+				one "$label" "$so" off 1 S10 poll --n 10 --interval-ms 100 "${r0[@]}"
+				# What NSS really calls, in pcsc11's own per-call log.
+				if [[ $label == pcsc11 ]]; then
+					PCSC11_DEBUG=1 PCSC11_LOG=$out/nss-calls-certutil.log PCSC11_CACHE=0 \
+						certutil -L -d "sql:$db" -h all >/dev/null 2>&1 </dev/null || true
+				fi
+			fi
+		done <"$out/modules"
+		card_down "$out/rig0"
+	done
+}
 
 # one LABEL SO LAT RUN SCENARIO VARIANT [p11bench args...]: one p11bench process; a
 # crash or a hang still leaves a result line, so that no failure is silent.
@@ -139,6 +239,15 @@ trace_one() {
 	rm -f "$file.all"
 }
 
+# trace_client LABEL CASE CMD...: the APDUs of one cold run of a real client.
+trace_client() {
+	local label=$1 cs=$2 log=$out/rig0/vpiv.log n0
+	shift 2
+	n0=$(wc -l <"$log")
+	env $(client_env "$label" cold x) timeout -k 5 120 "$@" </dev/null >/dev/null 2>&1 || true
+	tail -n +"$((n0 + 1))" "$log" | sed -n 's/^[^>]* > //p' >"$out/trace-$label-$cs.txt"
+}
+
 trace_phase() {
 	say "APDU traces"
 	rm -f "$out"/trace-*.txt
@@ -149,6 +258,13 @@ trace_phase() {
 		trace_one "$label" "$so" S2 rsa head
 		trace_one "$label" "$so" S3 ec tail --n 1
 		trace_one "$label" "$so" S3 rsa tail --n 1
+		trace_client "$label" S7 ssh-keygen -D "$so"
+	done <"$out/modules"
+	card_down "$out/rig0"
+	# The card with retired certificates and a Key History Object.
+	PCSC11_RIG_PROFILE=demo+retired+keyhistory card_up "$out/rig0" 35963 "--trace"
+	while IFS='|' read -r label so name; do
+		trace_client "$label" S7-retiredkh ssh-keygen -D "$so"
 	done <"$out/modules"
 	card_down "$out/rig0"
 }
@@ -161,8 +277,9 @@ inner() {
 	if [[ ${BENCH_QUICK:-0} == 1 ]]; then runs=1 sruns=1 cycles=1; fi
 	r0=(--reader "00 00" --control "$out/rig0/control.sock")
 	local r1=(--reader "00 01" --control "$out/rig1/control.sock")
-	local lat latflags label so name r n
+	local lat latflags label so name r n phases=" ${BENCH_PHASES:-base economy trace} "
 	for lat in off on; do
+		[[ $phases == *" base "* ]] || break
 		latflags=""
 		[[ $lat == on ]] && latflags=$(lat_args)
 		say "latency $lat: card up${latflags:+ ($latflags)}"
@@ -198,7 +315,8 @@ inner() {
 		card_down "$out/rig1"
 		card_down "$out/rig0"
 	done
-	trace_phase
+	[[ $phases != *" economy "* ]] || economy_phase "$runs"
+	[[ $phases != *" trace "* ]] || trace_phase
 }
 
 # ---- outside ----

@@ -37,6 +37,9 @@ var demoSlots = []struct {
 //	           a CHUID and CCC like ykman writes; on the piv profile also Printed
 //	           Information, a Facial Image, Key History and a Security Object. A card
 //	           that has any of the four keys or certificates is left alone.
+//	"retired": P-256 keys and certificates in the first three retired slots (82-84)
+//	           that are empty (provision_retired.go), without a Key History Object.
+//	"keyhistory": a Key History Object that counts the retired slots' certificates.
 //	"3des":    the management key becomes 3DES with the default value, as on YubiKeys
 //	           before 5.7 (yubico-piv-tool/ykcs11 2.2 assume it) — only when the
 //	           management key is still the factory AES-192 one.
@@ -51,15 +54,19 @@ func (c *Card) Provision(profile string) (err error) {
 	parts := strings.Split(profile, "+")
 	for _, p := range parts {
 		switch p {
-		case "factory", "demo", "3des", "touch":
+		case "factory", "demo", "3des", "touch", "retired", "keyhistory":
 		default:
-			return fmt.Errorf("vpiv: unknown profile %q (want demo, 3des, touch or factory)", p)
+			return fmt.Errorf("vpiv: unknown profile %q (want demo, retired, keyhistory, 3des, touch or factory)", p)
 		}
 	}
 	for _, p := range parts {
 		switch p {
 		case "demo":
 			err = c.provisionDemo()
+		case "retired":
+			err = c.provisionRetired()
+		case "keyhistory":
+			err = c.provisionKeyHistory()
 		case "3des":
 			if c.st.mgmtAlg == algAES192 && c.st.mgmtDefault && c.prof.supportsMgmtAlg(alg3DES) {
 				c.st.mgmtAlg = alg3DES

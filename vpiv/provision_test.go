@@ -107,3 +107,29 @@ func TestProvision3DES(t *testing.T) {
 		t.Fatalf("9B metadata %x", md)
 	}
 }
+
+func TestProvisionRetiredAndKeyHistory(t *testing.T) {
+	c, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Provision("demo+retired"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		_, hasCert := c.st.objects[uint32(0x5FC10D+i)]
+		hasKey := c.st.keys[byte(0x82+i)] != nil
+		if want := i < retiredDemo; hasCert != want || hasKey != want {
+			t.Errorf("retired slot %02X: certificate %v, key %v; want %v", 0x82+i, hasCert, hasKey, want)
+		}
+	}
+	if _, ok := c.st.objects[objKeyHistory]; ok {
+		t.Error("a Key History Object without the keyhistory profile")
+	}
+	if err := c.Provision("keyhistory"); err != nil {
+		t.Fatal(err)
+	}
+	if h, want := c.st.objects[objKeyHistory], []byte{0xC1, 0x01, retiredDemo, 0xC2, 0x01, 0x00, 0xFE, 0x00}; !bytes.Equal(h, want) {
+		t.Errorf("Key History %x, want %x", h, want)
+	}
+}

@@ -55,7 +55,7 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	fs.StringVar(&c.profile, "profile", vpiv.DefaultProfile, "the card to be: "+strings.Join(vpiv.ProfileNames(), ", ")+" (docs/virtual-card.md: what each answers); a --state file keeps its profile")
 	fs.StringVar(&c.mgmtAlg, "mgmt-alg", "", "factory management key algorithm of a new card: 3des, aes128, aes192 or aes256 (default: the profile's; only those the profile accepts)")
 	fs.StringVar(&c.pinPolicy, "pin-policy", "", "piv profile: the Discovery Object's PIN usage policy, piv (PIV PIN primary, 60 10; the default) or global (Global PIN primary, 60 20)")
-	fs.StringVar(&c.provision, "provision", "", "provision profiles joined with + (the engine checks them): demo (keys and certificates in 9A, 9C, 9D, 9E; skipped when the card has any), touch (after demo: touch policy cached on 9A, always on 9E), 3des (3DES default management key, for yubico-piv-tool/ykcs11 2.2), factory")
+	fs.StringVar(&c.provision, "provision", "", "provision profiles joined with + (the engine checks them): demo (keys and certificates in 9A, 9C, 9D, 9E; skipped when the card has any), retired (P-256 keys and certificates in 82-84), keyhistory (a Key History Object counting them), touch (after demo: touch policy cached on 9A, always on 9E), 3des (3DES default management key, for yubico-piv-tool/ykcs11 2.2), factory")
 	fs.StringVar(&c.control, "control", "", "unix socket accepting line commands: remove, insert, status, touch, quit")
 	fs.DurationVar(&c.removeAfter, "remove-after", 0, "remove the card after this long (0 = never)")
 	fs.StringVar(&c.inject, "inject", "", "fault injection for robustness tests: "+vpcd.InjectModes())
