@@ -81,6 +81,15 @@ func writeCertRaw(t *testing.T, m *testCard, object uint32, der []byte) {
 
 func writeObjectRaw(t *testing.T, m *testCard, object uint32, content []byte) {
 	t.Helper()
+	asOtherProgram(t, m, fmt.Sprintf("writing %X", object), func(tok *Token) error {
+		return tok.putData(object, content)
+	})
+}
+
+// asOtherProgram runs fn inside a transaction of another program's token on the same
+// card: its own connection, no disk cache of ours, the management key authenticated.
+func asOtherProgram(t *testing.T, m *testCard, what string, fn func(tok *Token) error) {
+	t.Helper()
 	old := Getenv
 	Getenv = func(k string) string { // another program: no disk cache of ours
 		if k == "PCSC11_CACHE" {
@@ -94,8 +103,8 @@ func writeObjectRaw(t *testing.T, m *testCard, object uint32, content []byte) {
 	if tok.disk != nil {
 		t.Fatal("the other program has a cache")
 	}
-	if err := tok.transact(func() error { return tok.putData(object, content) }); err != nil {
-		t.Fatalf("writing %X: %v", object, err)
+	if err := tok.transact(func() error { return fn(tok) }); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 	m.c.Reset() // drop that management key login
 }

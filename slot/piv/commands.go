@@ -67,6 +67,9 @@ func (t *Token) exchangeOnce(cmd apdu.Command) ([]byte, error) {
 	if changesSOFacts(cmd) {
 		t.soFlagsKnown = false
 	}
+	if changesPINFacts(cmd) {
+		t.pinFlagsKnown = false
+	}
 	ext := t.extended && (len(cmd.Data) > apdu.MaxShortData || cmd.Ne > apdu.MaxShortNe)
 	if ext && cmd.Ne > 0 {
 		cmd.Ne = apdu.MaxExtendNe
@@ -84,6 +87,21 @@ func changesSOFacts(cmd apdu.Command) bool {
 	case insVerify, insChangeRef:
 		return cmd.P2 == refPUK
 	case insResetRetry, insSetMgmKey, insReset:
+		return true
+	}
+	return false
+}
+
+// changesPINFacts reports whether cmd can change what the user-PIN flags of
+// C_GetTokenInfo tell (the PIN's counter and factory value): VERIFY or CHANGE
+// REFERENCE DATA of the PIN, RESET RETRY COUNTER and the YubiKey's PIV reset. A
+// VERIFY through the reader's PIN pad changes the login state, which pinFlagsCached
+// checks too.
+func changesPINFacts(cmd apdu.Command) bool {
+	switch cmd.INS {
+	case insVerify, insChangeRef:
+		return cmd.P2 == refPIN
+	case insResetRetry, insReset:
 		return true
 	}
 	return false

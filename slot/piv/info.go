@@ -18,8 +18,10 @@ const (
 	maxPINLen = 8
 )
 
-// Info answers CK_TOKEN_INFO. Static facts come from Open; each call costs one APDU
-// for the PIN counter (GET METADATA on the PIN on YubiKey 5.3+, else an empty VERIFY).
+// Info answers CK_TOKEN_INFO. Static facts come from Open; a call costs one APDU for
+// the PIN counter (GET METADATA on the PIN on YubiKey 5.3+, else an empty VERIFY),
+// except while our login stands and the card reported no reset (userPINFlags): then
+// none, so that a host polling C_GetTokenInfo while logged in costs the card nothing.
 // The first call also reads what changes only through administration: the label
 // object (YubiKey), the PUK and management-key metadata (5.3+, the SO flags), and the
 // CHUID on a card without a YubiKey serial.
@@ -44,7 +46,7 @@ func (t *Token) Info() (slot.TokenInfo, error) {
 		info.Flags |= ck.CKF_PROTECTED_AUTHENTICATION_PATH
 	}
 	err := t.transact(func() error {
-		flags, err := t.pinFlags()
+		flags, err := t.userPINFlags()
 		if err != nil {
 			return err
 		}
@@ -180,6 +182,26 @@ func allZero(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// userPINFlags is pinFlags, answered from the last read while our login stands. The
+// PIN's counter is at its maximum from the successful VERIFY that made the login until
+// the next VERIFY, and every VERIFY, CHANGE or RESET RETRY of ours forgets the flags
+// (changesPINFacts); a reset of the card, seen by PC/SC when this call's transaction
+// begins, ends the login (transact). What another program does without resetting the
+// card (wrong PINs, another application selected) is seen once the login is found lost:
+// by the next operation that needs it, which the card refuses. (Issue 17, S10: an idle
+// logged-in host costs 0 APDUs a minute instead of 60.)
+func (t *Token) userPINFlags() (ck.ULong, error) {
+	if t.loggedIn && t.pinFlagsKnown {
+		return t.pinFlagsCache, nil
+	}
+	f, err := t.pinFlags()
+	if err != nil {
+		return 0, err
+	}
+	t.pinFlagsCache, t.pinFlagsKnown = f, t.loggedIn
+	return f, nil
 }
 
 // pinFlags reads the PIN retry counter and maps it to the CKF_USER_PIN_* flags:

@@ -5,9 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/hex"
 	"testing"
 
 	"github.com/pcsc11/pcsc11/apdu"
+	"github.com/pcsc11/pcsc11/vpiv"
 )
 
 func TestKeyHistory(t *testing.T) {
@@ -54,5 +56,81 @@ func TestKeyHistory(t *testing.T) {
 	}
 	if h := cardObject(t, m, objKeyHistory); !bytes.Equal(h, issuer) {
 		t.Errorf("issuer history rewritten: %x", h)
+	}
+}
+
+// TestKeyHistoryBoundsRetiredReads: on a card without GET METADATA a retired slot is
+// found by its certificate, and the Key History Object says which containers hold one:
+// the driver reads those and not the others, and lists exactly what reading all 20
+// gives. A card without the object, or with one it cannot parse, has all 20 read; a
+// YubiKey 5.3+ asks every retired slot's metadata whatever the object says.
+func TestKeyHistoryBoundsRetiredReads(t *testing.T) {
+	retiredReads := func(m *testCard, from int) (n int, history bool) {
+		for _, name := range trace(m, from) {
+			switch {
+			case name == "GET DATA 5FC10C":
+				history = true
+			case len(name) == 15 && name[:11] == "GET DATA 5F" && name >= "GET DATA 5FC10D" && name <= "GET DATA 5FC120":
+				n++
+			}
+		}
+		return n, history
+	}
+	for _, tc := range []struct {
+		profile  string
+		oldFW    bool
+		history  []byte // written over the profile's object when set
+		want     int    // retired containers read
+		wantHist bool
+	}{
+		{"demo+retired+keyhistory", true, nil, 3, true},
+		{"demo+retired", true, nil, 20, true},
+		{"demo+retired+keyhistory", true, []byte{0xC1, 0x02, 0x00, 0x03, 0xFE, 0x00}, 20, true}, // malformed C1
+		{"demo+retired+keyhistory", true, []byte{0xC1, 0x01, 0x01, 0xC2, 0x01, 0x02, 0xFE, 0x00}, 3, true},
+		{"demo+retired+keyhistory", false, nil, 3, false}, // 5.7: metadata of every slot, certificates of 82..84
+	} {
+		c, err := vpiv.New(vpiv.Options{Serial: 12345678})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Provision(tc.profile); err != nil {
+			t.Fatal(err)
+		}
+		m := &testCard{c: c, mem: vpiv.NewMemory(c)}
+		if tc.history != nil {
+			writeObjectRaw(t, m, objKeyHistory, tc.history)
+		}
+		open := func() *Token {
+			tok := openToken(t, m)
+			if tc.oldFW {
+				tok.version = [3]byte{5, 2, 7} // before GET METADATA
+			}
+			return tok
+		}
+		tok := open()
+		from := len(m.sent)
+		got, err := tok.Objects()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, hist := retiredReads(m, from)
+		what := tc.profile
+		if tc.history != nil {
+			what += " with history " + hex.EncodeToString(tc.history)
+		}
+		if n != tc.want || hist != tc.wantHist {
+			t.Errorf("%s (old firmware %v): %d retired containers read, history read %v; want %d, %v",
+				what, tc.oldFW, n, hist, tc.want, tc.wantHist)
+		}
+		all := open()
+		all.retiredKnown, all.retiredLimit = true, 20 // read every container
+		want, err := all.Objects()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameObjects(t, what, got, want)
+		if findObj(got, "cert/84") == nil {
+			t.Errorf("%s: the retired certificates are missing: %v", what, objKeys(got))
+		}
 	}
 }

@@ -123,48 +123,26 @@ func (t *Token) dropMgmAuth() error {
 	return err
 }
 
-// LoggedIn asks the card whether the PIN is still verified (another program may have
-// reset the card or selected another application). Without a login of ours it answers
-// false without talking to the card.
+// LoggedIn reports whether the card still holds our user login, without an APDU: a
+// reset of the card by another program is what PC/SC reports when this call's
+// transaction begins (transact then marks every login lost and selects PIV again), and
+// nothing else it could see without asking the card. Asking (an empty VERIFY) on every
+// call cost hosts that poll C_GetSessionInfo — NSS before every TLS record and every
+// second while idle — one APDU each time (issue 17: S9, S10). A login lost without a
+// reset (another program selected another application on the card) is found by the
+// next operation that needs it: the card refuses it with 6982 and the module reports
+// the login lost (or verifies again from its PIN cache). An empty VERIFY was never
+// reliable everywhere anyway: YubiKey NEO and YubiKey 4 before 4.3.7 always answer
+// 63Cx (yubico-piv-tool issue 77, OpenSC PR 1243) and YubiKey 5.3.1 clears the
+// verified PIN when asked (teleport PR 36427).
 func (t *Token) LoggedIn() (bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.loggedIn {
 		return false, nil
 	}
-	err := t.transact(func() error {
-		if !t.loggedIn || !t.emptyVerifyReliable() { // lost to a reset seen by transact
-			return nil
-		}
-		err := t.verifyEmpty()
-		if err != nil && !isTransport(err) {
-			if _, ok := apdu.SW(err); ok {
-				t.loggedIn = false
-				return nil
-			}
-		}
-		return err
-	})
-	if err != nil {
+	if err := t.transact(func() error { return nil }); err != nil {
 		return false, err
 	}
 	return t.loggedIn, nil
-}
-
-// emptyVerifyReliable: an empty VERIFY tells the PIN status without side effects.
-// YubiKey NEO and YubiKey 4 before 4.3.7 always answer 63Cx (yubico-piv-tool issue 77,
-// OpenSC PR 1243), and YubiKey 5.3.1 clears the verified PIN when asked (teleport PR
-// 36427): on those we trust our own record, kept honest by reset detection.
-func (t *Token) emptyVerifyReliable() bool {
-	if !t.yubikey {
-		return true
-	}
-	v := t.version
-	older := func(a, b, c byte) bool {
-		return v[0] < a || (v[0] == a && (v[1] < b || (v[1] == b && v[2] < c)))
-	}
-	if older(4, 3, 7) {
-		return false
-	}
-	return !(v[0] == 5 && v[1] == 3 && v[2] <= 1)
 }

@@ -221,6 +221,7 @@ func (t *Token) forgetObjects() {
 	defer t.cache.Unlock()
 	t.keys, t.objects = nil, nil
 	t.dataObjs, t.dataValues = nil, nil
+	t.retiredKnown = false
 }
 
 // markDestroyable sets CKA_DESTROYABLE (spec 4.4) to what DestroyObject can do here:
@@ -239,8 +240,14 @@ func (t *Token) markDestroyable(objs []slot.Object) {
 // certificate container is only read for a slot that holds a key: 25 + n APDUs for
 // the whole card instead of 50. A certificate stored in a slot without a key is
 // therefore not listed on those cards (unless this token wrote it).
+//
+// On a card without metadata, a retired slot beyond what the Key History Object counts
+// is empty without a command (keyhistory.go retiredUnused).
 func (t *Token) readSlot(s keySlot) (*keyInfo, error) {
 	k := &keyInfo{slot: s}
+	if unused, err := t.retiredUnused(s.ref); err != nil || unused {
+		return k, err
+	}
 	readCert := true
 	if t.atLeast(5, 3) {
 		m, err := t.getMetadata(s.ref)

@@ -68,6 +68,19 @@ type Token struct {
 	soFlagsCache ck.ULong
 	soFlagsKnown bool
 
+	// The CKF_USER_PIN_* flags as read while our login stood (info.go
+	// userPINFlags): a host that polls C_GetTokenInfo while logged in (NSS, every
+	// second) gets them without an APDU. Forgotten by every command that can change
+	// them (changesPINFacts) and unused once the login is gone.
+	pinFlagsCache ck.ULong
+	pinFlagsKnown bool
+
+	// The retired key slots (82..95) that may hold a key, from the Key History
+	// Object (keyhistory.go retiredInUse): the first retiredLimit of them. Read once
+	// per token, forgotten with the objects and when we write the object.
+	retiredLimit int
+	retiredKnown bool
+
 	loggedIn   bool // CKU_USER verified by us and not lost since
 	soLoggedIn bool // management key authenticated
 	needSelect bool // a reset was seen mid-transaction: select PIV before the next command
@@ -177,6 +190,7 @@ func (t *Token) Invalidate() {
 	defer t.mu.Unlock()
 	t.forgetObjects()
 	t.soFlagsKnown = false
+	t.pinFlagsKnown = false
 }
 
 // Close releases the card connection.

@@ -411,23 +411,49 @@ func TestEdDSAAndECDH(t *testing.T) {
 	}
 }
 
-func TestEmptyVerifyQuirks(t *testing.T) {
-	cases := map[[3]byte]bool{{3, 4, 3}: false, {4, 3, 6}: false, {4, 3, 7}: true, {5, 3, 1}: false,
-		{5, 3, 2}: true, {5, 7, 1}: true}
-	for v, want := range cases {
-		tok := &Token{yubikey: true, version: v}
-		if got := tok.emptyVerifyReliable(); got != want {
-			t.Errorf("version %v: reliable %v, want %v", v, got, want)
-		}
-	}
-	// On such a key LoggedIn costs no APDU.
+// TestLoggedInFromState: a host polling C_GetSessionInfo and C_GetTokenInfo while
+// logged in costs the card nothing (issue 17, S10), on every firmware; a reset by
+// another program is still seen (PC/SC reports it when the call's transaction begins),
+// and so is a PIN command of ours.
+func TestLoggedInFromState(t *testing.T) {
 	m := newCard(t)
 	tok := openToken(t, m)
 	login(t, tok, ck.CKU_USER)
-	tok.version = [3]byte{5, 3, 1}
+	if _, err := tok.Info(); err != nil { // the first after the login reads the counter
+		t.Fatal(err)
+	}
 	before := m.apdus
-	if ok, err := tok.LoggedIn(); !ok || err != nil || m.apdus != before {
-		t.Errorf("LoggedIn on 5.3.1: %v %v, %d APDUs", ok, err, m.apdus-before)
+	for i := 0; i < 10; i++ {
+		if ok, err := tok.LoggedIn(); !ok || err != nil {
+			t.Fatalf("LoggedIn: %v %v", ok, err)
+		}
+		if _, err := tok.Info(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.apdus != before {
+		t.Errorf("10 polls while logged in: %d APDUs, want 0", m.apdus-before)
+	}
+	// Another program resets the card: the login is gone and the flags are read again.
+	m.resetNext = true
+	if ok, err := tok.LoggedIn(); ok || err != nil {
+		t.Errorf("LoggedIn after a reset: %v %v, want false", ok, err)
+	}
+	before = m.apdus
+	if _, err := tok.Info(); err != nil || m.apdus == before {
+		t.Errorf("Info after the login was lost: %v, %d APDUs (want the counter read)", err, m.apdus-before)
+	}
+	// A wrong PIN of ours: the counter is read again and tells it.
+	login(t, tok, ck.CKU_USER)
+	if _, err := tok.Info(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tok.Login(ck.CKU_CONTEXT_SPECIFIC, []byte("654321")); err == nil {
+		t.Fatal("wrong PIN accepted")
+	}
+	info, err := tok.Info()
+	if err != nil || info.Flags&ck.CKF_USER_PIN_COUNT_LOW == 0 {
+		t.Errorf("Info after a wrong PIN: flags %#x, %v; want COUNT_LOW", info.Flags, err)
 	}
 }
 

@@ -1,0 +1,175 @@
+package piv
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/pcsc11/pcsc11/apdu"
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/slot"
+	"github.com/pcsc11/pcsc11/vpiv"
+)
+
+// TestCachesAgainstColdRead (issue 17): whatever the driver keeps — the disk cache of
+// certificates across processes, the per-slot records of one token, the search by
+// CKA_ID and the lookup by object that read one slot, the Key History shortcut, the SO
+// and PIN flags answered from state — every run gives the same objects, with the same
+// attributes, and the same token information as a cold read of the card (a fresh
+// token, no disk cache, every slot read). On every card profile of the virtual card,
+// through two runs, then after another program re-issued a certificate for the same
+// key, and after it generated keys, deleted a certificate and filled a retired slot.
+func TestCachesAgainstColdRead(t *testing.T) {
+	for _, profile := range []string{"demo", "demo+retired", "demo+retired+keyhistory"} {
+		t.Run(profile, func(t *testing.T) {
+			cacheOn(t)
+			c, err := vpiv.New(vpiv.Options{Serial: 12345678})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Provision(profile); err != nil {
+				t.Fatal(err)
+			}
+			m := &testCard{c: c, mem: vpiv.NewMemory(c)}
+			sameAsCold(t, m, "first run")
+			sameAsCold(t, m, "second run (disk cache filled)")
+
+			// Another program re-issues the 9A certificate for the same key: same
+			// subject and public key, another serial number and validity.
+			cold := coldObjects(t, m)
+			old := findObj(cold, "cert/9a")
+			if old == nil {
+				t.Fatal("no 9A certificate")
+			}
+			pub, err := x509.ParsePKIXPublicKey(old[ck.CKA_PUBLIC_KEY_INFO].([]byte))
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeCertRaw(t, m, 0x5FC105, reissued(t, pub))
+			sameAsCold(t, m, "after a certificate re-issued for the same key")
+
+			// Another program generates a new key in 9D (its certificate now names
+			// the old key), deletes the 9E certificate, and fills retired slot 86.
+			asOtherProgram(t, m, "changes", func(tok *Token) error {
+				for _, ref := range []byte{0x9D, 0x87} {
+					_, err := tok.exchange(apdu.Command{INS: 0x47, P2: ref,
+						Data: apdu.EncodeTLV(0xAC, []byte{0x80, 0x01, algP256}), Ne: 256})
+					if err != nil {
+						return err
+					}
+				}
+				return tok.putData(0x5FC101, nil)
+			})
+			sameAsCold(t, m, "after keys generated and a certificate deleted")
+		})
+	}
+}
+
+// sameAsCold is one run of a program: a token as a new process opens it (disk cache
+// on), listing the objects, finding each slot's by CKA_ID and each object by its key,
+// the token information before and after a login; each compared with a cold read.
+func sameAsCold(t *testing.T, m *testCard, stage string) {
+	t.Helper()
+	want := coldObjects(t, m)
+	wantInfo, wantInfoIn := coldInfo(t, m)
+
+	byID := openToken(t, m) // first asked by CKA_ID and by object, as S2 does
+	for _, s := range slots {
+		got, err := byID.ObjectsWithID([]byte{s.id})
+		if err != nil {
+			t.Fatalf("%s: ObjectsWithID %02X: %v", stage, s.id, err)
+		}
+		sameObjects(t, stage+": search by CKA_ID", got, withID(want, s.id))
+	}
+	for _, w := range want {
+		got, ok, err := byID.Object(w.Key)
+		if err != nil || !ok {
+			t.Fatalf("%s: Object %s: %v %v", stage, w.Key, ok, err)
+		}
+		sameObjects(t, stage+": lookup "+w.Key, []slot.Object{got}, []slot.Object{w})
+	}
+	all, err := byID.Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameObjects(t, stage+": full list after searches", all, want)
+
+	run := openToken(t, m) // the full list first, as ssh-keygen -D and NSS do
+	if run.disk == nil {
+		t.Fatal("no disk cache")
+	}
+	info, err := run.Info()
+	if err != nil || info != wantInfo {
+		t.Errorf("%s: token info %+v %v, cold %+v", stage, info, err, wantInfo)
+	}
+	all, err = run.Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameObjects(t, stage+": full list", all, want)
+	login(t, run, ck.CKU_USER)
+	for i := 0; i < 3; i++ { // answered from state after the first
+		if info, err := run.Info(); err != nil || info != wantInfoIn {
+			t.Errorf("%s: token info logged in %+v %v, cold %+v", stage, info, err, wantInfoIn)
+		}
+		if in, err := run.LoggedIn(); !in || err != nil {
+			t.Errorf("%s: LoggedIn %v %v", stage, in, err)
+		}
+	}
+	m.c.Reset() // the program ends; the next one finds a card without our login
+}
+
+// coldToken opens the card as a program without a disk cache.
+func coldToken(t *testing.T, m *testCard) *Token {
+	t.Helper()
+	tok := openToken(t, &testCard{c: m.c, mem: vpiv.NewMemory(m.c)})
+	tok.disk = nil
+	return tok
+}
+
+func coldObjects(t *testing.T, m *testCard) []slot.Object {
+	t.Helper()
+	objs, err := coldToken(t, m).Objects()
+	if err != nil {
+		t.Fatalf("cold read: %v", err)
+	}
+	return objs
+}
+
+// coldInfo is the token information of a fresh token, before and after a login.
+func coldInfo(t *testing.T, m *testCard) (before, after slot.TokenInfo) {
+	t.Helper()
+	tok := coldToken(t, m)
+	before, err := tok.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, tok, ck.CKU_USER)
+	if after, err = tok.Info(); err != nil {
+		t.Fatal(err)
+	}
+	m.c.Reset()
+	return before, after
+}
+
+// reissued is a certificate for pub with a new serial number and validity, as a CA
+// renewing it would issue.
+func reissued(t *testing.T, pub any) []byte {
+	t.Helper()
+	ca, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "pcsc11 demo PIV Authentication", Organization: []string{"pcsc11"}},
+		NotBefore:    time.Now().Add(-time.Minute), NotAfter: time.Now().AddDate(1, 0, 0),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
