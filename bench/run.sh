@@ -177,7 +177,7 @@ economy_phase() {
 			done
 			if [[ $card == demo ]]; then
 				one "$label" "$so" off 1 S9 tls --n 10 "${r0[@]}"
-				one "$label" "$so" off 1 S10 poll --n 10 --interval-ms 100 "${r0[@]}"
+				one "$label" "$so" off 1 S10 poll --n 10 --interval-ms 1000 "${r0[@]}"
 				# What NSS really calls, in pcsc11's own per-call log.
 				if [[ $label == pcsc11 ]]; then
 					PCSC11_DEBUG=1 PCSC11_LOG=$out/nss-calls-certutil.log PCSC11_CACHE=0 \

@@ -31,6 +31,15 @@ var panels = []panel{
 		{"S3 RSA/SIG", med("off", "S3", "rsa", mAPDUsPerOp), 1},
 		{"S4 /SIG", med("off", "S4", "threads", mAPDUsPerOp), 1},
 		{"S5 INSERT", med("off", "S5", "insert", mAPDUs), 0},
+		{"S7 COLD", med("off", "S7", "cold", mAPDUs), -1},
+		{"S7 WARM", med("off", "S7", "warm", mAPDUs), -1},
+		{"S8 COLD", med("off", "S8", "cold", mAPDUs), -1},
+		{"S9 HS2", med("off", "S9", "hs2", mAPDUs), 1},
+		{"S10 /MIN", func(res *results, mod string) cell {
+			c := res.median(mod, "off", "S10", "poll", mAPDUsPerOp)
+			c.v *= 60
+			return c
+		}, 0},
 	}},
 	{"WALL MS WITH THE LATENCY MODEL. S4: SIGNATURES/S (HIGHER IS BETTER). S6: RSS MB", []group{
 		{"S1 COLD", med("on", "S1", "cold", mWall), -1},
@@ -97,6 +106,9 @@ func drawPanel(img *image.RGBA, res *results, mods []module, pn panel, y0 int) {
 	fillRect(img, marginL, base, chartW-marginR, base+1, black)
 	gw := (chartW - marginL - marginR) / len(pn.groups)
 	barW, gap := 40, 8
+	if w := (gw - 12 - (len(mods)-1)*gap) / len(mods); w < barW {
+		barW = max(w, 8) // many groups: narrower bars
+	}
 	for gi, g := range pn.groups {
 		cells := make([]cell, len(mods))
 		max := g.floor
@@ -135,6 +147,10 @@ func drawPanel(img *image.RGBA, res *results, mods []module, pn panel, y0 int) {
 				fillRect(img, x, fy-1, x+3, fy+1, black)
 			}
 		}
-		drawText(img, marginL+gi*gw+(gw-textWidth(g.label, 2))/2, base+12, g.label, 2, black)
+		ls := 2
+		if textWidth(g.label, 2) > gw-4 {
+			ls = 1
+		}
+		drawText(img, marginL+gi*gw+(gw-textWidth(g.label, ls))/2, base+12, g.label, ls, black)
 	}
 }

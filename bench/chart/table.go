@@ -100,6 +100,45 @@ var tables = []table{
 	{"S6 — memory added to the process by loading and initialising the module", "", []row{
 		{"resident KiB after load + C_Initialize + slot list + token info", med("off", "S6", "rss", mRSS), true, true, "", false},
 	}},
+	{"S7 — list every key and certificate: `ssh-keygen -D MODULE`, one process", economyNote, economyRows("S7")},
+	{"S8 — NSS start: `certutil -L -h all` on a database with the module registered, one process", economyNote, economyRows("S8")},
+	{"S9 — TLS client authentication as NSS calls the module (RSA-2048 key 9A, logged in)", "", []row{
+		{"first handshake: APDUs", med("off", "S9", "hs1", mAPDUs), true, true, "", false},
+		{"second full handshake, same process: APDUs", med("off", "S9", "hs2", mAPDUs), true, true, "1", false},
+		{"per application record: APDUs", med("off", "S9", "record", mAPDUsPerOp), true, true, "0", false},
+		{"one RSA-2048 signature (S3, for comparison): APDUs", med("off", "S3", "rsa", mAPDUsPerOp), true, true, "1", false},
+	}},
+	{"S10 — idle while logged in: C_GetSlotInfo, C_GetSessionInfo, C_GetTokenInfo polled as NSS does", "The bench polls once a second for 10 seconds instead of a minute (after one poll outside the interval) and scales: APDUs per minute = APDUs per poll × 60.", []row{
+		{"APDUs per poll", med("off", "S10", "poll", mAPDUsPerOp), true, true, "0", false},
+		{"APDUs per minute at one poll a second", func(res *results, mod string) cell {
+			c := res.median(mod, "off", "S10", "poll", mAPDUsPerOp)
+			c.v *= 60
+			return c
+		}, true, true, "0", false},
+	}},
+}
+
+// The cards of S7 and S8: the demo card (4 keys), and the same with certificates in
+// retired slots 82-84, without and with a Key History Object.
+var economyCards = []struct{ suffix, name string }{
+	{"", "demo card"},
+	{"-retired", "+ retired 82-84, no Key History"},
+	{"-retiredkh", "+ retired 82-84 and Key History"},
+}
+
+const economyNote = "cold: a fresh process, every disk cache off (pcsc11 `PCSC11_CACHE=0`, OpenSC as Debian ships it); " +
+	"warm: a fresh process after another one filled the disk caches (pcsc11's default cache, OpenSC with `use_file_caching = yes`; ykcs11 has none). " +
+	"APDUs of the whole process, counted by the card."
+
+func economyRows(sc string) []row {
+	var rows []row
+	for _, c := range economyCards {
+		for _, mode := range []string{"cold", "warm"} {
+			rows = append(rows, row{fmt.Sprintf("%s, %s: APDUs", c.name, mode), med("off", sc, mode+c.suffix, mAPDUs), true, true, "", false})
+		}
+	}
+	rows = append(rows, row{"demo card, cold: wall ms (latency off)", med("off", sc, "cold", mWall), true, true, "", false})
+	return rows
 }
 
 func fmtNum(v float64) string {

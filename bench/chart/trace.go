@@ -140,6 +140,8 @@ var traceCases = []struct{ file, title string }{
 	{"S2", "S2 first signature"},
 	{"S3-ec", "S3 one ECDSA signature"},
 	{"S3-rsa", "S3 one RSA signature"},
+	{"S7", "S7 ssh-keygen -D, demo card, cold"},
+	{"S7-retiredkh", "S7 ssh-keygen -D, retired certificates and Key History, cold"},
 }
 
 // renderTraces writes the traced sequences found in dir (nothing if there are none).
