@@ -21,53 +21,67 @@ import (
 // CKA_ID and the lookup by object that read one slot, the Key History shortcut, the SO
 // and PIN flags answered from state — every run gives the same objects, with the same
 // attributes, and the same token information as a cold read of the card (a fresh
-// token, no disk cache, every slot read). On every card profile of the virtual card,
-// through two runs, then after another program re-issued a certificate for the same
-// key, and after it generated keys, deleted a certificate and filled a retired slot.
+// token, no disk cache, every slot and every retired container read). On every card
+// profile of the virtual card, with certificates in retired slots without and with a
+// Key History Object, through two runs, then after another program re-issued a
+// certificate for the same key, and after it generated keys and deleted a certificate.
+//
+// Not covered, by design (docs/performance.md): a card whose Key History Object
+// another program left behind the certificates it wrote — on a card without GET
+// METADATA the driver then lists what the object counts, as OpenSC does. The piv
+// profile's issuer objects carry a Key History Object, so "demo+retired" (certificates
+// the object does not count) is such a card and is not run there.
 func TestCachesAgainstColdRead(t *testing.T) {
-	for _, profile := range []string{"demo", "demo+retired", "demo+retired+keyhistory"} {
-		t.Run(profile, func(t *testing.T) {
-			cacheOn(t)
-			c, err := vpiv.New(vpiv.Options{Serial: 12345678})
-			if err != nil {
-				t.Fatal(err)
+	for _, card := range vpiv.ProfileNames() {
+		for _, provision := range []string{"demo", "demo+retired", "demo+retired+keyhistory"} {
+			if card == "piv" && provision == "demo+retired" {
+				continue
 			}
-			if err := c.Provision(profile); err != nil {
-				t.Fatal(err)
-			}
-			m := &testCard{c: c, mem: vpiv.NewMemory(c)}
-			sameAsCold(t, m, "first run")
-			sameAsCold(t, m, "second run (disk cache filled)")
-
-			// Another program re-issues the 9A certificate for the same key: same
-			// subject and public key, another serial number and validity.
-			cold := coldObjects(t, m)
-			old := findObj(cold, "cert/9a")
-			if old == nil {
-				t.Fatal("no 9A certificate")
-			}
-			pub, err := x509.ParsePKIXPublicKey(old[ck.CKA_PUBLIC_KEY_INFO].([]byte))
-			if err != nil {
-				t.Fatal(err)
-			}
-			writeCertRaw(t, m, 0x5FC105, reissued(t, pub))
-			sameAsCold(t, m, "after a certificate re-issued for the same key")
-
-			// Another program generates a new key in 9D (its certificate now names
-			// the old key), deletes the 9E certificate, and fills retired slot 86.
-			asOtherProgram(t, m, "changes", func(tok *Token) error {
-				for _, ref := range []byte{0x9D, 0x87} {
-					_, err := tok.exchange(apdu.Command{INS: 0x47, P2: ref,
-						Data: apdu.EncodeTLV(0xAC, []byte{0x80, 0x01, algP256}), Ne: 256})
-					if err != nil {
-						return err
-					}
-				}
-				return tok.putData(0x5FC101, nil)
-			})
-			sameAsCold(t, m, "after keys generated and a certificate deleted")
-		})
+			t.Run(card+"/"+provision, func(t *testing.T) { coldReadCase(t, card, provision) })
+		}
 	}
+}
+
+func coldReadCase(t *testing.T, card, provision string) {
+	cacheOn(t)
+	c, err := vpiv.New(vpiv.Options{Profile: card, Serial: 12345678})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Provision(provision); err != nil {
+		t.Fatal(err)
+	}
+	m := &testCard{c: c, mem: vpiv.NewMemory(c)}
+	sameAsCold(t, m, "first run")
+	sameAsCold(t, m, "second run (disk cache filled)")
+
+	// Another program re-issues the 9A certificate for the same key: same
+	// subject and public key, another serial number and validity.
+	cold := coldObjects(t, m)
+	old := findObj(cold, "cert/9a")
+	if old == nil {
+		t.Fatal("no 9A certificate")
+	}
+	pub, err := x509.ParsePKIXPublicKey(old[ck.CKA_PUBLIC_KEY_INFO].([]byte))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeCertRaw(t, m, 0x5FC105, reissued(t, pub))
+	sameAsCold(t, m, "after a certificate re-issued for the same key")
+
+	// Another program generates a new key in 9D (its certificate now names
+	// the old key) and in retired slot 88, and deletes the 9E certificate.
+	asOtherProgram(t, m, "changes", func(tok *Token) error {
+		for _, ref := range []byte{0x9D, 0x87} {
+			_, err := tok.exchange(apdu.Command{INS: 0x47, P2: ref,
+				Data: apdu.EncodeTLV(0xAC, []byte{0x80, 0x01, algP256}), Ne: 256})
+			if err != nil {
+				return err
+			}
+		}
+		return tok.putData(0x5FC101, nil)
+	})
+	sameAsCold(t, m, "after keys generated and a certificate deleted")
 }
 
 // sameAsCold is one run of a program: a token as a new process opens it (disk cache
@@ -100,8 +114,8 @@ func sameAsCold(t *testing.T, m *testCard, stage string) {
 	sameObjects(t, stage+": full list after searches", all, want)
 
 	run := openToken(t, m) // the full list first, as ssh-keygen -D and NSS do
-	if run.disk == nil {
-		t.Fatal("no disk cache")
+	if run.disk == nil && run.hasSer {
+		t.Fatal("no disk cache on a card with a YubiKey serial")
 	}
 	info, err := run.Info()
 	if err != nil || info != wantInfo {
@@ -124,11 +138,13 @@ func sameAsCold(t *testing.T, m *testCard, stage string) {
 	m.c.Reset() // the program ends; the next one finds a card without our login
 }
 
-// coldToken opens the card as a program without a disk cache.
+// coldToken opens the card as a program without a disk cache that reads every retired
+// container whatever the Key History Object says.
 func coldToken(t *testing.T, m *testCard) *Token {
 	t.Helper()
 	tok := openToken(t, &testCard{c: m.c, mem: vpiv.NewMemory(m.c)})
 	tok.disk = nil
+	tok.retiredKnown, tok.retiredLimit = true, 20
 	return tok
 }
 
