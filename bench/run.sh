@@ -148,22 +148,24 @@ nssdb() {
 # economy_phase: S7-S10 (issue 17) on the demo card and on cards with certificates in
 # retired slots, without and with a Key History Object; S7/S8 cold and warm.
 economy_phase() {
-	local runs=$1 card profile label so name r mode db
+	local runs=$1 card profile args label so name r mode db sfx prof
 	mkdir -p "$out/cache"
 	printf 'app default {\n\tframework pkcs15 {\n\t\tuse_file_caching = yes;\n\t}\n}\n' >"$out/opensc-cache.conf"
-	for card in demo retired retiredkh; do
-		case $card in
-		demo) profile=demo ;;
-		retired) profile=demo+retired ;;
-		retiredkh) profile=demo+retired+keyhistory ;;
-		esac
-		say "S7-S10: card $card ($profile)"
+	# CARD|PROVISION|PCSC11-VPIV FLAGS: the 5.7 demo card, with retired certificates
+	# without and with Key History, then every other card profile with the demo keys.
+	local cards=("demo|demo|" "retired|demo+retired|" "retiredkh|demo+retired+keyhistory|")
+	for prof in $("$vpiv" -h 2>&1 | sed -n 's/.*the card to be: \(.*\) (docs.*/\1/p' | tr -d ','); do
+		[[ $prof == yubikey-5.7 ]] || cards+=("$prof|demo|--profile $prof")
+	done
+	for card in "${cards[@]}"; do
+		IFS='|' read -r card profile args <<<"$card"
+		say "S7-S10: card $card ($profile${args:+, $args})"
 		rm -rf "$out/cache"/*-"$card"
-		PCSC11_RIG_PROFILE=$profile card_up "$out/rig0" 35963 ""
+		PCSC11_RIG_PROFILE=$profile card_up "$out/rig0" 35963 "$args"
 		while IFS='|' read -r label so name; do
 			db=$(nssdb "$label" "$so")
 			for mode in cold warm; do
-				local sfx=$mode
+				sfx=$mode
 				[[ $card != demo ]] && sfx=$mode-$card
 				# warm: one process fills the cache before the measured ones.
 				if [[ $mode == warm ]]; then

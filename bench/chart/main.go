@@ -63,6 +63,9 @@ func generated(res *results, mods []module, self string, meta []string, pngName,
 	for _, t := range tables {
 		renderTable(&b, res, mods, t)
 	}
+	if t, ok := profileTable(res); ok {
+		renderTable(&b, res, mods, t)
+	}
 	for _, m := range mods {
 		if m.label == self {
 			renderGoals(&b, checkGoals(res, self, mods), m.name)

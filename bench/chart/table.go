@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 )
 
@@ -129,6 +130,37 @@ var economyCards = []struct{ suffix, name string }{
 const economyNote = "cold: a fresh process, every disk cache off (pcsc11 `PCSC11_CACHE=0`, OpenSC as Debian ships it); " +
 	"warm: a fresh process after another one filled the disk caches (pcsc11's default cache, OpenSC with `use_file_caching = yes`; ykcs11 has none). " +
 	"APDUs of the whole process, counted by the card."
+
+// profileTable is S7 and S8 on the other card profiles of the virtual card, found in
+// the results (case "cold-PROFILE"): the demo keys and certificates on each.
+func profileTable(res *results) (table, bool) {
+	known := map[string]bool{}
+	for _, c := range economyCards {
+		known[c.suffix] = true
+	}
+	var profs []string
+	seen := map[string]bool{}
+	for k := range res.by {
+		p := strings.TrimPrefix(k.cas, "cold-")
+		if k.scenario == "S7" && p != k.cas && !known["-"+p] && !seen[p] {
+			seen[p] = true
+			profs = append(profs, p)
+		}
+	}
+	if len(profs) == 0 {
+		return table{}, false
+	}
+	sort.Strings(profs)
+	t := table{title: "S7 and S8 on the other card profiles (`pcsc11-vpiv --profile`, demo keys and certificates)", note: economyNote}
+	for _, p := range profs {
+		for _, sc := range []string{"S7", "S8"} {
+			for _, mode := range []string{"cold", "warm"} {
+				t.rows = append(t.rows, row{fmt.Sprintf("%s: %s %s, APDUs", p, sc, mode), med("off", sc, mode+"-"+p, mAPDUs), true, true, "", false})
+			}
+		}
+	}
+	return t, true
+}
 
 func economyRows(sc string) []row {
 	var rows []row
