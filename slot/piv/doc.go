@@ -7,11 +7,16 @@
 // tests against the virtual YubiKey 5.7):
 //
 //	Open     3 APDUs: SELECT PIV, GET VERSION, GET SERIAL (cached for the token's life)
-//	Info     3 APDUs: GET METADATA of the PIN, PUK and management key (5.3+), else an
-//	         empty VERIFY; plus, once, GET DATA of the label object (YubiKey) or of
-//	         the CHUID (cards without a YubiKey serial)
-//	Objects  25 GET METADATA + one GET DATA per slot holding a key on 5.3+, else 25
-//	         GET DATA; minus the slots already read
+//	Info     3 APDUs the first time: GET METADATA of the PIN, PUK and management key
+//	         (5.3+), else an empty VERIFY; plus, once, GET DATA of the label object
+//	         (YubiKey) or of the CHUID (cards without a YubiKey serial). Then 1 (the
+//	         PIN counter), and none while our user login stands (info.go
+//	         userPINFlags)
+//	LoggedIn no APDU: our own record, ended by a reset PC/SC reports (login.go)
+//	Objects  25 GET METADATA + one GET DATA per slot holding a key on 5.3+, else
+//	         GET DATA of every container (the retired ones only as far as a Key
+//	         History Object counts them: keyhistory.go retiredUnused); minus the
+//	         slots already read
 //	ObjectsWithID, Object, PrivateKeyOp
 //	         (a search by CKA_ID, a handle lookup, a key operation: slot.ObjectFinder)
 //	         only the slot the CKA_ID or key names: GET METADATA, and GET DATA of its
@@ -42,10 +47,12 @@
 //     OID or the curve-name string; ykcs11 gives the OID).
 //   - CKA_PRIVATE and CKA_ALWAYS_AUTHENTICATE follow the key's PIN policy from metadata,
 //     else SP 800-73-4 (9E needs no PIN, 9C needs it before every use).
-//   - An empty VERIFY between a CKU_CONTEXT_SPECIFIC login and the operation would
-//     count as "another command" on a key with PIN policy always: callers must not
-//     call LoggedIn in between. For the same reason LoginForOperation first reads the
-//     operation key's slot if it was not read yet.
+//   - LoggedIn sends nothing (issue 17: NSS asks before every TLS record and every
+//     second while idle). A login lost without a reset (another program selected
+//     another application) is found by the next operation the card refuses. Nothing
+//     may come between a CKU_CONTEXT_SPECIFIC login and the operation on a key with
+//     PIN policy always: LoginForOperation first reads the operation key's slot if
+//     it was not read yet.
 //   - Every call runs in one PC/SC transaction. A reset reported by the reader, or a
 //     PIV instruction answered 6D00 (another program selected another application),
 //     selects PIV again and counts the login as lost.
