@@ -89,6 +89,16 @@ func (c *cachedPIN) use(fn func(pin []byte) error) (error, bool) {
 	return fn(c.mem[:c.n]), true
 }
 
+// held reports a PIN still kept (not wiped, not expired).
+func (c *cachedPIN) held() bool {
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mem != nil
+}
+
 // wipe zeroes and releases the PIN. Safe on nil and twice.
 func (c *cachedPIN) wipe() {
 	if c == nil {
@@ -122,7 +132,7 @@ func (l *Library) refreshLogin(ts *tokenState, tok slot.Token) bool {
 	if ts.login != ck.CKU_USER || l.contextLoginPending(ts) {
 		return false
 	}
-	in, err := tok.LoggedIn()
+	in, err := cardHoldsLogin(ts, tok)
 	if err != nil || in {
 		return false // a card error is reported by the operation that follows
 	}
@@ -146,6 +156,21 @@ func (l *Library) refreshLogin(ts *tokenState, tok slot.Token) bool {
 	ts.forgetPIN()
 	ts.login = loginNone
 	return false
+}
+
+// cardHoldsLogin asks the token whether the card still holds the user login. A token whose
+// LoggedIn answers from its own record (a reset still ends it: slot.LoginProber) is
+// asked the card only when no PIN is cached: with one, a login lost without a reset
+// (another application selected) is healed by the operation that needs it (the card
+// refuses it, privateKeyOp verifies the cached PIN again), and hosts that poll
+// C_GetSessionInfo, NSS before TLS records and every second, cost the card nothing
+// (issue 17). Without one, the session must turn public as soon as the login is gone
+// (docs/pin-cache.md): one APDU per question.
+func cardHoldsLogin(ts *tokenState, tok slot.Token) (bool, error) {
+	if p, ok := tok.(slot.LoginProber); ok && !ts.pin.held() {
+		return p.ProbeLogin()
+	}
+	return tok.LoggedIn()
 }
 
 // privateKeyOp runs a private-key primitive (l.mu held on entry and on return). When

@@ -94,6 +94,16 @@ type Token interface {
 	Close() error
 }
 
+// LoginProber is implemented by tokens whose LoggedIn answers from their own record
+// (no card command; a reset of the card still ends it) and that can also ask the card.
+// ProbeLogin asks: one command, which tells a login lost without a reset too (another
+// program selected another application). The module asks only when it has no PIN to
+// verify again (PCSC11_PIN_CACHE=off, or nothing cached); with one, a lost login is
+// healed by the operation that needs it, and status polling costs the card nothing.
+type LoginProber interface {
+	ProbeLogin() (bool, error)
+}
+
 // ObjectFinder is implemented by tokens that can answer for some of their objects
 // without reading the whole card (issue 10: a search by CKA_ID, or a lookup by handle,
 // reads only what it names). The module finds it with a type assertion on a Token and

@@ -93,13 +93,15 @@ func changesSOFacts(cmd apdu.Command) bool {
 }
 
 // changesPINFacts reports whether cmd can change what the user-PIN flags of
-// C_GetTokenInfo tell (the PIN's counter and factory value): VERIFY or CHANGE
+// C_GetTokenInfo tell (the PIN's counter and factory value): VERIFY of a PIN or CHANGE
 // REFERENCE DATA of the PIN, RESET RETRY COUNTER and the YubiKey's PIV reset. A
 // VERIFY through the reader's PIN pad changes the login state, which pinFlagsCached
 // checks too.
 func changesPINFacts(cmd apdu.Command) bool {
 	switch cmd.INS {
-	case insVerify, insChangeRef:
+	case insVerify: // an empty VERIFY only asks
+		return cmd.P2 == refPIN && len(cmd.Data) > 0
+	case insChangeRef:
 		return cmd.P2 == refPIN
 	case insResetRetry, insReset:
 		return true

@@ -12,7 +12,9 @@
 //	         (YubiKey) or of the CHUID (cards without a YubiKey serial). Then 1 (the
 //	         PIN counter), and none while our user login stands (info.go
 //	         userPINFlags)
-//	LoggedIn no APDU: our own record, ended by a reset PC/SC reports (login.go)
+//	LoggedIn no APDU: our own record, ended by a reset PC/SC reports (login.go);
+//	         ProbeLogin asks the card (an empty VERIFY) for a module without a PIN
+//	         to verify again
 //	Objects  25 GET METADATA + one GET DATA per slot holding a key on 5.3+, else
 //	         GET DATA of every container (the retired ones only as far as a Key
 //	         History Object counts them: keyhistory.go retiredUnused); minus the
@@ -49,7 +51,8 @@
 //     else SP 800-73-4 (9E needs no PIN, 9C needs it before every use).
 //   - LoggedIn sends nothing (issue 17: NSS asks before every TLS record and every
 //     second while idle). A login lost without a reset (another program selected
-//     another application) is found by the next operation the card refuses. Nothing
+//     another application) is found by the next operation the card refuses, or by
+//     ProbeLogin, which the module uses when it has no cached PIN. Nothing
 //     may come between a CKU_CONTEXT_SPECIFIC login and the operation on a key with
 //     PIN policy always: LoginForOperation first reads the operation key's slot if
 //     it was not read yet.

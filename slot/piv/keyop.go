@@ -71,6 +71,12 @@ func (t *Token) generalAuth(ref byte, k *keyInfo, op slot.KeyOp, tag uint32, pay
 		if terr := t.touchTimeout(err, k, time.Since(start)); terr != nil {
 			return nil, terr
 		}
+		if apdu.IsSecurityStatusNotSatisfied(err) && !k.alwaysAuth() {
+			// The card says the PIN is not verified: our login is gone (another
+			// program selected another application or presented a wrong PIN),
+			// which LoggedIn answers from this record.
+			t.loggedIn = false
+		}
 		return nil, keyOpError(err)
 	}
 	inner, err := parseDynAuth(resp)

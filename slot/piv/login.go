@@ -131,10 +131,8 @@ func (t *Token) dropMgmAuth() error {
 // second while idle — one APDU each time (issue 17: S9, S10). A login lost without a
 // reset (another program selected another application on the card) is found by the
 // next operation that needs it: the card refuses it with 6982 and the module reports
-// the login lost (or verifies again from its PIN cache). An empty VERIFY was never
-// reliable everywhere anyway: YubiKey NEO and YubiKey 4 before 4.3.7 always answer
-// 63Cx (yubico-piv-tool issue 77, OpenSC PR 1243) and YubiKey 5.3.1 clears the
-// verified PIN when asked (teleport PR 36427).
+// the login lost (or verifies again from its PIN cache). A caller that has no PIN to
+// verify again and must know at once asks ProbeLogin.
 func (t *Token) LoggedIn() (bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -145,4 +143,54 @@ func (t *Token) LoggedIn() (bool, error) {
 		return false, err
 	}
 	return t.loggedIn, nil
+}
+
+// ProbeLogin is slot.LoginProber: it asks the card whether the PIN is still verified
+// (an empty VERIFY), which also tells a login lost without a reset. The module asks it
+// only when it has no PIN to verify again (docs/pin-cache.md): one APDU per
+// C_GetSessionInfo is then the price of reporting such a loss at once. Cards whose
+// empty VERIFY cannot be trusted (emptyVerifyReliable) get LoggedIn's answer.
+func (t *Token) ProbeLogin() (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.loggedIn {
+		return false, nil
+	}
+	err := t.transact(func() error {
+		if !t.loggedIn || !t.emptyVerifyReliable() { // lost to a reset seen by transact
+			return nil
+		}
+		err := t.verifyEmpty()
+		if err != nil && !isTransport(err) {
+			if _, ok := apdu.SW(err); ok {
+				t.loggedIn = false
+				return nil
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	return t.loggedIn, nil
+}
+
+var _ slot.LoginProber = (*Token)(nil)
+
+// emptyVerifyReliable: an empty VERIFY tells the PIN status without side effects.
+// YubiKey NEO and YubiKey 4 before 4.3.7 always answer 63Cx (yubico-piv-tool issue 77,
+// OpenSC PR 1243), and YubiKey 5.3.1 clears the verified PIN when asked (teleport PR
+// 36427): on those we trust our own record, kept honest by reset detection.
+func (t *Token) emptyVerifyReliable() bool {
+	if !t.yubikey {
+		return true
+	}
+	v := t.version
+	older := func(a, b, c byte) bool {
+		return v[0] < a || (v[0] == a && (v[1] < b || (v[1] == b && v[2] < c)))
+	}
+	if older(4, 3, 7) {
+		return false
+	}
+	return !(v[0] == 5 && v[1] == 3 && v[2] <= 1)
 }

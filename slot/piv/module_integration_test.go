@@ -260,3 +260,77 @@ func TestS2ThroughTheModule(t *testing.T) {
 		t.Errorf("S2 sent %q, want %q", got, want)
 	}
 }
+
+// TestIdlePollingThroughTheModule (issue 17, S9/S10): a host polling slot, token and
+// session information while logged in, as NSS does before TLS records and every
+// second, costs the card nothing with the PIN cache (the default); another program
+// selecting another application is then healed by the next signature (the cached PIN
+// verified again). With PCSC11_PIN_CACHE=off every C_GetSessionInfo asks the card, so
+// that the same loss turns the session public at once (docs/pin-cache.md).
+func TestIdlePollingThroughTheModule(t *testing.T) {
+	for _, policy := range []string{"session", "off"} {
+		t.Run(policy, func(t *testing.T) {
+			t.Setenv("PCSC11_PIN_CACHE", policy)
+			c, err := vpiv.New(vpiv.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Provision("demo"); err != nil {
+				t.Fatal(err)
+			}
+			card := &tracingCard{Card: vpiv.NewMemory(c)}
+			l := libraryOver(t, card)
+			h, rv := l.OpenSession(0, ck.CKF_SERIAL_SESSION)
+			must(t, "C_OpenSession", rv)
+			must(t, "C_Login", l.Login(h, ck.CKU_USER, []byte("123456")))
+			poll := func() ck.ULong {
+				t.Helper()
+				_, rv := l.GetSlotInfo(0)
+				must(t, "C_GetSlotInfo", rv)
+				si, rv := l.GetSessionInfo(h)
+				must(t, "C_GetSessionInfo", rv)
+				_, rv = l.GetTokenInfo(0)
+				must(t, "C_GetTokenInfo", rv)
+				return si.State
+			}
+			poll() // the first C_GetTokenInfo after the login reads the PIN counter
+			from := len(card.cmds)
+			for i := 0; i < 10; i++ {
+				if st := poll(); st != ck.CKS_RO_USER_FUNCTIONS {
+					t.Fatalf("state %#x while logged in", st)
+				}
+			}
+			want := 0
+			if policy == "off" {
+				want = 10 // one empty VERIFY per C_GetSessionInfo
+			}
+			if n := len(card.cmds) - from; n != want {
+				t.Errorf("10 polls: %d APDUs %v, want %d", n, card.names()[from:], want)
+			}
+
+			// Another program selects OpenPGP in its own transaction.
+			c.Process([]byte{0x00, 0xA4, 0x04, 0x00, 0x06, 0xD2, 0x76, 0x00, 0x01, 0x24, 0x01})
+			st := poll()
+			if policy == "off" && st != ck.CKS_RO_PUBLIC_SESSION {
+				t.Fatalf("state %#x after another application without a PIN cache, want public", st)
+			}
+			if policy == "off" {
+				return
+			}
+			if st != ck.CKS_RO_USER_FUNCTIONS {
+				t.Errorf("state %#x after another application (PIN cached)", st)
+			}
+			must(t, "C_FindObjectsInit", l.FindObjectsInit(h, []module.Attr{
+				attr(ck.CKA_CLASS, ck.CKO_PRIVATE_KEY), attr(ck.CKA_ID, []byte{0x01})}))
+			keys, rv := l.FindObjects(h, 1)
+			must(t, "C_FindObjects", rv)
+			must(t, "C_FindObjectsFinal", l.FindObjectsFinal(h))
+			if len(keys) != 1 {
+				t.Fatalf("9A private key: %v", keys)
+			}
+			must(t, "C_SignInit", l.SignInit(h, module.Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, keys[0]))
+			_, rv = l.Sign(h, []byte("x"), module.OutBuf{Buf: make([]byte, 256)})
+			must(t, "C_Sign after another application, PIN cached", rv)
+		})
+	}
+}

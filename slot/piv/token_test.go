@@ -457,6 +457,48 @@ func TestLoggedInFromState(t *testing.T) {
 	}
 }
 
+// TestProbeLogin: a login lost without a reset (another program selected another
+// application) is invisible to LoggedIn until an operation is refused, and told at
+// once by ProbeLogin, which asks the card (one empty VERIFY) where that is reliable.
+func TestProbeLogin(t *testing.T) {
+	m, _, tok := provisioned(t)
+	login(t, tok, ck.CKU_USER)
+	before := m.apdus
+	if in, err := tok.ProbeLogin(); !in || err != nil || m.apdus != before+1 {
+		t.Errorf("ProbeLogin while logged in: %v %v, %d APDUs (want 1)", in, err, m.apdus-before)
+	}
+	m.c.Process([]byte{0x00, 0xA4, 0x04, 0x00, 0x06, 0xD2, 0x76, 0x00, 0x01, 0x24, 0x01}) // OpenPGP
+	if in, _ := tok.LoggedIn(); !in {
+		t.Error("LoggedIn asked the card")
+	}
+	if in, err := tok.ProbeLogin(); in || err != nil {
+		t.Errorf("ProbeLogin after another application: %v %v, want false", in, err)
+	}
+	// Lost without a reset and found by a refused operation: LoggedIn tells it after.
+	login(t, tok, ck.CKU_USER)
+	m.c.Process([]byte{0x00, 0x20, 0xFF, 0x80}) // another program: VERIFY reset of the PIN status
+	h := sha256.Sum256([]byte("x"))
+	if _, err := tok.PrivateKeyOp("priv/9d", slot.OpECDSA, h[:]); slot.RV(err) != ck.CKR_USER_NOT_LOGGED_IN {
+		t.Fatalf("sign without the PIN: %v", err)
+	}
+	if in, _ := tok.LoggedIn(); in {
+		t.Error("LoggedIn after the card refused the key for want of the PIN")
+	}
+	// Where an empty VERIFY cannot be trusted, ProbeLogin keeps the record.
+	login(t, tok, ck.CKU_USER)
+	tok.version = [3]byte{5, 3, 1}
+	before = m.apdus
+	if in, err := tok.ProbeLogin(); !in || err != nil || m.apdus != before {
+		t.Errorf("ProbeLogin on 5.3.1: %v %v, %d APDUs", in, err, m.apdus-before)
+	}
+	for v, want := range map[[3]byte]bool{{3, 4, 3}: false, {4, 3, 6}: false, {4, 3, 7}: true,
+		{5, 3, 1}: false, {5, 3, 2}: true, {5, 7, 1}: true} {
+		if got := (&Token{yubikey: true, version: v}).emptyVerifyReliable(); got != want {
+			t.Errorf("version %v: reliable %v, want %v", v, got, want)
+		}
+	}
+}
+
 // TestDemoProfile runs against the virtual card's own demo provisioning.
 func TestDemoProfile(t *testing.T) {
 	c, err := vpiv.New(vpiv.Options{})
