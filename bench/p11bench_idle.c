@@ -21,22 +21,27 @@
 
 #include "p11bench.h"
 
-/* session_up: load, initialise, open a session on the card's slot and log in. */
-static CK_RV session_up(module *m, const options *o, CK_SLOT_ID *slot, CK_SESSION_HANDLE *s,
-	const char **what)
+/* session_up: load, initialise, open a session on the card's slot and log in; a
+ * failure is reported for scenario sc. */
+static int session_up(module *m, const options *o, const char *sc, CK_SLOT_ID *slot,
+	CK_SESSION_HANDLE *s)
 {
 	CK_RV rv;
-	*what = "load/initialize";
+	const char *what = "load/initialize";
 	if ((rv = module_load(m, o->module)) != CKR_OK || (rv = module_init(m)) != CKR_OK)
-		return rv;
-	*what = "find slot";
+		goto out;
+	what = "find slot";
 	if ((rv = find_slot(m, o->reader[0], 1, slot)) != CKR_OK)
-		return rv;
-	*what = "C_OpenSession";
+		goto out;
+	what = "C_OpenSession";
 	if ((rv = m->f->C_OpenSession(*slot, CKF_SERIAL_SESSION, NULL, NULL, s)) != CKR_OK)
-		return rv;
-	*what = "C_Login";
-	return login_user(m, *s, o->pin);
+		goto out;
+	what = "C_Login";
+	rv = login_user(m, *s, o->pin);
+out:
+	if (rv != CKR_OK)
+		fail(o, sc, what, rv);
+	return rv == CKR_OK;
 }
 
 /* token_check is NSS's token-present and logged-in check. */
@@ -80,12 +85,9 @@ int scenario_tls(const options *o)
 	module m;
 	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE s;
-	const char *what;
-	CK_RV rv = session_up(&m, o, &slot, &s, &what);
-	if (rv != CKR_OK) {
-		fail(o, "S9", what, rv);
+	CK_RV rv;
+	if (!session_up(&m, o, "S9", &slot, &s))
 		return 1;
-	}
 	static const char *phase[] = {"hs1", "hs2", "record"};
 	for (int p = 0; p < 3; p++) {
 		mark m0;
@@ -113,12 +115,9 @@ int scenario_idle(const options *o)
 	module m;
 	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE s;
-	const char *what;
-	CK_RV rv = session_up(&m, o, &slot, &s, &what);
-	if (rv != CKR_OK) {
-		fail(o, "S10", what, rv);
+	CK_RV rv;
+	if (!session_up(&m, o, "S10", &slot, &s))
 		return 1;
-	}
 	/* One poll before measuring: the first C_GetTokenInfo of a host is S1's. */
 	CK_TOKEN_INFO ti;
 	if ((rv = m.f->C_GetTokenInfo(slot, &ti)) != CKR_OK) {

@@ -261,6 +261,26 @@ func TestS2ThroughTheModule(t *testing.T) {
 	}
 }
 
+// loggedInLibrary is an initialized library over a virtual card of opts provisioned
+// with provision, in slot 0, with a session logged in as the user; the card's commands
+// are traced.
+func loggedInLibrary(t *testing.T, opts vpiv.Options, provision string) (*module.Library, *vpiv.Card, *tracingCard, ck.ULong) {
+	t.Helper()
+	c, err := vpiv.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Provision(provision); err != nil {
+		t.Fatal(err)
+	}
+	tc := &tracingCard{Card: vpiv.NewMemory(c)}
+	l := libraryOver(t, tc)
+	h, rv := l.OpenSession(0, ck.CKF_SERIAL_SESSION)
+	must(t, "C_OpenSession", rv)
+	must(t, "C_Login", l.Login(h, ck.CKU_USER, []byte("123456")))
+	return l, c, tc, h
+}
+
 // TestIdlePollingThroughTheModule (issue 17, S9/S10): a host polling slot, token and
 // session information while logged in, as NSS does before TLS records and every
 // second, costs the card nothing with the PIN cache (the default); another program
@@ -271,18 +291,7 @@ func TestIdlePollingThroughTheModule(t *testing.T) {
 	for _, policy := range []string{"session", "off"} {
 		t.Run(policy, func(t *testing.T) {
 			t.Setenv("PCSC11_PIN_CACHE", policy)
-			c, err := vpiv.New(vpiv.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Provision("demo"); err != nil {
-				t.Fatal(err)
-			}
-			card := &tracingCard{Card: vpiv.NewMemory(c)}
-			l := libraryOver(t, card)
-			h, rv := l.OpenSession(0, ck.CKF_SERIAL_SESSION)
-			must(t, "C_OpenSession", rv)
-			must(t, "C_Login", l.Login(h, ck.CKU_USER, []byte("123456")))
+			l, c, card, h := loggedInLibrary(t, vpiv.Options{}, "demo")
 			poll := func() ck.ULong {
 				t.Helper()
 				_, rv := l.GetSlotInfo(0)

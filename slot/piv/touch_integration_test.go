@@ -24,19 +24,7 @@ const touchTimeout = 1500 * time.Millisecond
 // logged in as the user; the card's commands are traced.
 func touchLibrary(t *testing.T, opts vpiv.Options) (*module.Library, *vpiv.Card, *tracingCard, ck.ULong) {
 	t.Helper()
-	c, err := vpiv.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Provision("demo+touch"); err != nil {
-		t.Fatal(err)
-	}
-	tc := &tracingCard{Card: vpiv.NewMemory(c)}
-	l := libraryOver(t, tc)
-	h, rv := l.OpenSession(0, ck.CKF_SERIAL_SESSION)
-	must(t, "C_OpenSession", rv)
-	must(t, "C_Login", l.Login(h, ck.CKU_USER, []byte("123456")))
-	return l, c, tc, h
+	return loggedInLibrary(t, opts, "demo+touch")
 }
 
 // privKey finds the private key with CKA_ID id.
