@@ -182,6 +182,7 @@ economy_phase() {
 				one "$label" "$so" off 1 S10 poll --n 10 --interval-ms 1000 "${r0[@]}"
 				# What NSS really calls, in pcsc11's own per-call log.
 				if [[ $label == pcsc11 ]]; then
+					rm -f "$out/nss-calls-certutil.log"
 					PCSC11_DEBUG=1 PCSC11_LOG=$out/nss-calls-certutil.log PCSC11_CACHE=0 \
 						certutil -L -d "sql:$db" -h all >/dev/null 2>&1 </dev/null || true
 				fi
@@ -354,7 +355,7 @@ main() {
 		if [[ ${BENCH_QUICK:-0} == 1 ]]; then
 			echo "Runs: BENCH_QUICK=1, one run of everything (a smoke test; not for publication)."
 		else
-			echo "Runs: S1, S2, S6 ${BENCH_RUNS:-5}× (fresh process each); S3, S4 3× (20 signatures, 10 with latency; S4 per thread); S5 3 removal/insertion cycles."
+			echo "Runs: S1, S2, S6 ${BENCH_RUNS:-5}× (fresh process each); S3, S4 3× (20 signatures, 10 with latency; S4 per thread); S5 3 removal/insertion cycles; S7, S8 ${BENCH_RUNS:-5}× per card and mode, latency off; S9 once (10 records), S10 once (10 polls a second apart), latency off."
 		fi
 		echo "Card: cmd/pcsc11-vpiv, demo profile (RSA-2048 in 9A/9D, P-256 in 9C/9E, self-signed certificates of about 800 bytes), YubiKey 5.7 ATR, in vpcd's reader \"Yubico YubiKey (pcsc11 virtual) 00 00\" (second card: 00 01)."
 		echo "Latency model (\"latency on\"): \`$lat\`."
