@@ -75,9 +75,28 @@ pol=$WORK/policies/policies.json
 mkdir -p "$WORK/policies"
 printf '{"policies": {"DisableTelemetry": true}}\n' >"$pol"
 if reg register --module "$P11_MODULE" --system --policies "$pol" &&
-	python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["policies"]; assert p["DisableTelemetry"] is True and p["SecurityDevices"]["Add"]["pcsc11"]==sys.argv[2]' "$pol" "$P11_MODULE" &&
-	reg unregister --system --policies "$pol" && ! grep -q pcsc11 "$pol"; then
-	ok "register --system writes SecurityDevices into the policy file, keeping other policies; unregister --system removes it"
+	python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["policies"]; assert p["DisableTelemetry"] is True and p["SecurityDevices"]["Add"]["pcsc11"]==sys.argv[2]' "$pol" "$P11_MODULE"; then
+	ok "register --system writes SecurityDevices into the policy file, keeping other policies"
 else
 	notok "register --system" "$WORK/reg.log"
+fi
+# Firefox applies that file (as /etc/firefox/policies/policies.json, in a private mount
+# namespace): the unregistered profile gets the module at start.
+if [[ $(id -u) == 0 ]] && have unshare; then
+	mkdir -p /etc/firefox/policies
+	HOME=$home MOZ_CRASHREPORTER_DISABLE=1 timeout -k 5 "${E2E_FIREFOX_TIMEOUT:-90}" unshare --mount -- sh -c '
+		mount --bind "$1" /etc/firefox/policies && shift && exec "$@"' sh "$WORK/policies" \
+		"$ff" --headless --no-remote -P e2e --screenshot "$WORK/third.png" about:blank >>"$WORK/firefox.log" 2>&1
+	if grep -q "^library=$P11_MODULE\$" "$prof/pkcs11.txt"; then
+		ok "Firefox applies the policy register --system wrote: the module is in the profile"
+	else
+		notok "Firefox applies the policy register --system wrote" "$WORK/firefox.log"
+	fi
+else
+	skip "register --system with Firefox (needs root for a private mount of /etc/firefox/policies)"
+fi
+if reg unregister --system --policies "$pol" && ! grep -q pcsc11 "$pol" && grep -q DisableTelemetry "$pol"; then
+	ok "unregister --system removes it from the policy file, keeping the rest"
+else
+	notok "unregister --system" "$WORK/reg.log"
 fi
