@@ -6,6 +6,7 @@ import (
 )
 
 // Transmitter sends one raw APDU and returns the raw response (reader.Card satisfies it).
+// It must not keep cmd after returning: Exchange wipes commands that carry secrets.
 type Transmitter interface {
 	Transmit(cmd []byte) ([]byte, error)
 }
@@ -200,13 +201,19 @@ func (x *exchange) finish() ([]byte, error) {
 }
 
 // transmit encodes c, sends it and parses the answer. A short answer is an error that
-// names the instruction but not the data (which may be a PIN).
+// names the instruction but not the data (which may be a PIN). The encoding of a
+// command that carries a secret (Command.Sensitive) is wiped after transmission.
 func transmit(t Transmitter, c Command, extended bool) (Response, error) {
 	raw, err := c.Encode(extended)
 	if err != nil {
 		return Response{}, err
 	}
 	rb, err := t.Transmit(raw)
+	if c.Sensitive() {
+		// The encoded APDU is our own copy of a PIN, PUK or key: wipe it once sent
+		// (the caller wipes c.Data). A Transmitter must not keep raw.
+		clear(raw)
+	}
 	if err != nil {
 		return Response{}, err
 	}

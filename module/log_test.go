@@ -24,12 +24,6 @@ func withLog(t *testing.T, on bool) string {
 	setupLog()
 	t.Cleanup(func() {
 		Getenv = old
-		logState.Lock()
-		if logState.f != nil {
-			logState.f.Close()
-			logState.f = nil
-		}
-		logState.Unlock()
 		setupLog()
 	})
 	return path

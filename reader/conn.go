@@ -43,7 +43,7 @@ type Conn struct {
 	resetSeen error
 	dead      error // set once the card is gone: every call returns it
 	closed    bool
-	redact    apduRedactor
+	trace     tracer
 }
 
 var _ Card = (*Conn)(nil)
@@ -138,7 +138,7 @@ func (c *Conn) Transmit(cmd []byte) (rsp []byte, err error) {
 	if err == nil && len(rsp) < 2 {
 		err = &OpError{Op: "transmit", Reader: c.reader, Code: fmt.Errorf("response of %d bytes", len(rsp))}
 	}
-	c.redact.traceTransmit(c.reader, cmd, rsp, err, time.Since(start))
+	c.trace.transmit(c.reader, cmd, rsp, err, time.Since(start))
 	if err != nil {
 		var oe *OpError
 		if errors.As(err, &oe) {

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/pcsc11/pcsc11/logging"
 )
 
 // traceOf runs cmds through a Conn whose card answers with answers[i], with tracing
@@ -70,7 +72,7 @@ func TestTraceRedactsSecrets(t *testing.T) {
 		t.Errorf("PIN or PUK digits appear in the trace")
 	}
 	// Headers, sizes and status words stay for debugging.
-	for _, want := range []string{"00200080 [9 bytes redacted]", "0087039b [13 bytes redacted]",
+	for _, want := range []string{"00200080 08 [8 bytes redacted]", "0087039b 0c [12 bytes redacted]",
 		"[8 bytes redacted] 6104", "[4 bytes redacted] 9000", "63c2", "Test Reader 00 00"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("trace lacks %q:\n%s", want, out)
@@ -91,20 +93,57 @@ func TestTraceShowsOrdinaryAPDUs(t *testing.T) {
 }
 
 func TestTraceOffWritesNothing(t *testing.T) {
-	setTraceOutput(nil)
+	var buf bytes.Buffer
+	restore := logging.SetOutput(&buf, true, false) // debug lines on, APDU trace off
+	defer restore()
 	f := &fakeHandle{}
 	if _, err := testConn(f).Transmit([]byte{0, 0x20, 0, 0x80, 1, 0x31}); err != nil {
 		t.Fatal(err)
 	}
-	if tracer() != nil {
-		t.Fatal("tracer on")
+	if tracing() || buf.Len() != 0 {
+		t.Fatalf("trace written with apdu off: %q", buf.String())
 	}
 }
 
-func TestDebugWants(t *testing.T) {
-	for list, want := range map[string]bool{"apdu": true, "pcsc,apdu": true, "APDU": true, "": false, "apdus": false, "all": true} {
-		if got := debugWants(list, "apdu"); got != want {
-			t.Errorf("debugWants(%q) = %v", list, got)
+// The in-process card gets the same trace as a pcsc-lite connection.
+func TestTracedCard(t *testing.T) {
+	var buf bytes.Buffer
+	restore := logging.SetOutput(&buf, false, true)
+	defer restore()
+	c := Traced(testConn(&fakeHandle{transmit: func([]byte) ([]byte, error) { return []byte{0x12, 0x34, 0x90, 0x00}, nil }}), "mem")
+	if _, err := c.Transmit([]byte{0, 0x20, 0, 0x80, 2, 0x31, 0x32}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Transmit([]byte{0, 0xfd, 0, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{`apdu "mem" > 00200080 02 [2 bytes redacted]`, `apdu "mem" < 12349000`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "3132") {
+		t.Errorf("PIN in the trace:\n%s", out)
+	}
+}
+
+// Issue 18's defect: a PIN-protected management key (ykman --protect, PRINTED 5FC109 =
+// 53 { 88 { 89 key } }) read back during a key generation by a user with a PIN was
+// traced in clear; so was the PUT DATA that writes it.
+func TestTraceHidesProtectedManagementKey(t *testing.T) {
+	key := []byte{0x3c, 0x91, 0x5e, 0x02, 0x77, 0xa4, 0x18, 0xd6, 0x4b, 0xe9, 0x20, 0x6f,
+		0x81, 0xc5, 0x3a, 0x9d, 0x52, 0x0b, 0xf3, 0x67, 0x2e, 0xb8, 0x44, 0x1c}
+	printed := cat([]byte{0x53, 0x1c, 0x88, 0x1a, 0x89, 0x18}, key)
+	get := []byte{0x00, 0xcb, 0x3f, 0xff, 0x05, 0x5c, 0x03, 0x5f, 0xc1, 0x09, 0x00}
+	put := cat([]byte{0x00, 0xdb, 0x3f, 0xff, 0x23, 0x5c, 0x03, 0x5f, 0xc1, 0x09}, printed)
+	out := traceOf(t, [][]byte{get, put}, [][]byte{cat(printed, []byte{0x90, 0x00}), {0x90, 0x00}})
+	for _, part := range [][]byte{key[:8], key[8:16], key[16:]} {
+		if strings.Contains(strings.ToLower(out), hex.EncodeToString(part)) {
+			t.Errorf("management key bytes %x appear in the trace:\n%s", part, out)
+		}
+	}
+	if !strings.Contains(out, "00cb3fff055c035fc10900") {
+		t.Errorf("the GET DATA command itself should stay readable:\n%s", out)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"os"
 	"os/signal"
@@ -25,6 +24,7 @@ import (
 	"time"
 
 	"github.com/pcsc11/pcsc11/cmd/pcsc11-vpiv/internal/vpcd"
+	"github.com/pcsc11/pcsc11/logging"
 	"github.com/pcsc11/pcsc11/pinpad"
 	"github.com/pcsc11/pcsc11/vpiv"
 )
@@ -69,7 +69,7 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	fs.DurationVar(&c.autoTouch, "auto-touch", 0, "touch the card automatically this long after an operation starts waiting for a touch (0 = only --send touch / the control socket's touch)")
 	fs.StringVar(&c.send, "send", "", "client mode: send this command (remove, insert, status, touch, quit) to the running card's --control socket, print the answer and exit")
 	fs.BoolVar(&c.printRoot, "print-attestation-root", false, "print the virtual attestation root CA certificate (PEM: what verifiers such as 'pcsc11 attest --roots' trust) and exit")
-	fs.BoolVar(&c.trace, "trace", false, "log APDU headers and status words (PINs, keys and response data are never logged)")
+	fs.BoolVar(&c.trace, "trace", false, "log every APDU, redacted as the module's trace (no PIN, PUK, key or secret answer)")
 	fs.Usage = func() {
 		fmt.Fprintf(errOut, "usage: pcsc11-vpiv [flags]\n\nA virtual PIV card (a YubiKey 5.7 unless --profile says otherwise) for vsmartcard's vpcd reader.\nSignals: SIGUSR1 removes the card, SIGUSR2 inserts it, SIGTERM/SIGINT stop.\n\nflags:\n")
 		fs.PrintDefaults()
@@ -119,32 +119,40 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 }
 
 func main() {
-	log.SetFlags(log.Ltime)
-	log.SetPrefix("pcsc11-vpiv: ")
+	// Every line goes through pcsc11's one log handler. PCSC11_DEBUG is heard;
+	// PCSC11_LOG is not: it names the module's log, and the card's own lines belong on
+	// its stderr (the rig and the e2e scripts keep them apart).
+	logging.SetProgram("pcsc11-vpiv")
+	logging.Configure(func(k string) string {
+		if k == "PCSC11_LOG" {
+			return ""
+		}
+		return os.Getenv(k)
+	})
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
 	if err != nil {
-		log.Print(err)
+		logging.Errorf("%v", err)
 		os.Exit(2)
 	}
 	if cfg.printRoot {
 		if err := pem.Encode(os.Stdout, &pem.Block{Type: "CERTIFICATE", Bytes: vpiv.AttestationRoot().Raw}); err != nil {
-			log.Print(err)
+			logging.Errorf("%v", err)
 			os.Exit(1)
 		}
 		return
 	}
 	if cfg.send != "" {
 		if err := send(cfg.control, cfg.send, os.Stdout); err != nil {
-			log.Print(err)
+			logging.Errorf("%v", err)
 			os.Exit(1)
 		}
 		return
 	}
 	if err := run(cfg); err != nil {
-		log.Print(err)
+		logging.Errorf("%v", err)
 		os.Exit(1)
 	}
 }
@@ -168,25 +176,25 @@ func run(cfg *config) error {
 		Addr:   net.JoinHostPort(cfg.host, strconv.Itoa(cfg.port)),
 		Card:   card,
 		Inject: inj,
-		Logf:   log.Printf,
+		Logf:   logging.Infof,
 		Trace:  cfg.trace,
 	}
 	if lat := cfg.latency; lat != (vpiv.Latency{}) {
 		client.Latency = func() time.Duration { return lat.Delay(card.LastWork()) }
-		log.Printf("latency model: %v per APDU, RSA-2048 %v, P-256 %v, P-256 keygen %v", lat.APDU, lat.RSA, lat.EC, lat.Keygen)
+		logging.Infof("latency model: %v per APDU, RSA-2048 %v, P-256 %v, P-256 keygen %v", lat.APDU, lat.RSA, lat.EC, lat.Keygen)
 	}
 	if cfg.pinpadPort != 0 {
 		client.Addr = net.JoinHostPort(cfg.host, strconv.Itoa(cfg.pinpadPort))
 		client.PINPad = &pinpad.Keypad{}
 	}
-	log.Printf("virtual PIV card ready (profile=%s, new=%t, state=%q, provision=%q, inject=%q); connecting to vpcd at %s",
+	logging.Infof("virtual PIV card ready (profile=%s, new=%t, state=%q, provision=%q, inject=%q); connecting to vpcd at %s",
 		card.Profile().Name, fresh, cfg.state, cfg.provision, cfg.inject, client.Addr)
 
 	if cfg.control != "" {
 		ct := &vpcd.Controller{Client: client, Quit: quit, Stats: func(c vpcd.Card) (uint64, uint64, uint64) {
 			return c.(*vpiv.Card).APDUCount()
 		}, Touch: card.Touch, TouchWaiting: card.TouchWaiting}
-		wait, err := vpcd.ListenControl(ctx, cfg.control, ct, log.Printf)
+		wait, err := vpcd.ListenControl(ctx, cfg.control, ct, logging.Infof)
 		if err != nil {
 			return err
 		}
@@ -203,10 +211,10 @@ func run(cfg *config) error {
 				return
 			case s := <-usr:
 				if s == syscall.SIGUSR1 {
-					log.Print("SIGUSR1: removing the card")
+					logging.Infof("SIGUSR1: removing the card")
 					client.Remove()
 				} else {
-					log.Print("SIGUSR2: inserting the card")
+					logging.Infof("SIGUSR2: inserting the card")
 					client.Insert()
 				}
 			}
@@ -214,7 +222,7 @@ func run(cfg *config) error {
 	}()
 	if cfg.removeAfter > 0 {
 		t := time.AfterFunc(cfg.removeAfter, func() {
-			log.Printf("--remove-after %v: removing the card", cfg.removeAfter)
+			logging.Infof("--remove-after %v: removing the card", cfg.removeAfter)
 			client.Remove()
 		})
 		defer t.Stop()
@@ -223,7 +231,7 @@ func run(cfg *config) error {
 	err = client.Run(ctx)
 	if errors.Is(err, context.Canceled) {
 		n, in, out := card.APDUCount()
-		log.Printf("stopped after %d APDUs (%d bytes in, %d bytes out)", n, in, out)
+		logging.Infof("stopped after %d APDUs (%d bytes in, %d bytes out)", n, in, out)
 		return nil
 	}
 	return err

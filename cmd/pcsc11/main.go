@@ -11,10 +11,16 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/pcsc11/pcsc11/config"
+	"github.com/pcsc11/pcsc11/logging"
 	"github.com/pcsc11/pcsc11/module"
 )
 
 func main() {
+	// The CLI's log lines (the APDU trace of its own card exchanges, the module's
+	// lines when it loads it) go through pcsc11's one handler, set from pcsc11's
+	// settings (environment over configuration files) as the library's are.
+	logging.Configure(config.Get)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 

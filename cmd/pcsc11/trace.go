@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/pcsc11/pcsc11/logging"
 )
 
 var traceCmd = &command{
@@ -138,19 +140,10 @@ func traceEnv(environ []string, debug, path string) []string {
 	switch {
 	case debug == "" || debug == "0":
 		debug = "apdu"
-	case !debugHasWord(debug, "apdu") && !debugHasWord(debug, "all"):
+	case !logging.Wants(debug, "apdu"):
 		debug += ",apdu"
 	}
 	return append(out, "PCSC11_DEBUG="+debug, "PCSC11_LOG="+path)
-}
-
-func debugHasWord(list, word string) bool {
-	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' }) {
-		if strings.EqualFold(f, word) {
-			return true
-		}
-	}
-	return false
 }
 
 func fileSize(path string) (int64, error) {

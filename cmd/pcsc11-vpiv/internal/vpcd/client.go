@@ -19,7 +19,7 @@ type Client struct {
 	// held, right after the command; the wait itself holds no lock.
 	Latency     func() time.Duration
 	Logf        Logf
-	Trace       bool          // log APDU headers and status words (secrets redacted)
+	Trace       bool          // log every APDU through apdu.Redactor
 	PINPad      PINPad        // set when connected to pcsc11's PIN-pad reader (--pinpad-port)
 	MinBackoff  time.Duration // first retry delay; default 100 ms
 	MaxBackoff  time.Duration // retry delay cap; default 2 s

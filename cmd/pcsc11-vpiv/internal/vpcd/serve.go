@@ -7,6 +7,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/pcsc11/pcsc11/apdu"
 )
 
 // Card is what the door needs from a card engine (vpiv.Card satisfies it).
@@ -45,7 +47,8 @@ type session struct {
 	latency func() time.Duration // nil: answer at once
 	logf    Logf
 	trace   bool
-	pinpad  PINPad // nil: plain vpcd
+	redact  apdu.Redactor // what the trace may show: the module's own rules
+	pinpad  PINPad        // nil: plain vpcd
 }
 
 // serve answers vpcd's messages until the connection fails or ctx ends. A clean close
@@ -111,13 +114,13 @@ func (s *session) handle(msg []byte) (out []byte, delay time.Duration, answer bo
 		// builds is run by it and never logged.
 		if resp, ok := s.pinpad.Handle(msg, s.card.Process); ok {
 			if s.trace {
-				s.logf.printf("< PIN pad request %#02x: %s", msg[0], DescribeResponse(resp))
+				s.logf.printf("< PIN pad request %#02x: %d bytes, SW %x", msg[0], len(resp), resp[max(0, len(resp)-2):])
 			}
 			return resp, 0, true
 		}
 	}
 	if s.trace {
-		s.logf.printf("> %s", DescribeCommand(msg))
+		s.logf.printf("> %s", s.redact.Command(msg))
 	}
 	resp := s.card.Process(msg)
 	resp, delay = s.inject.Apply(msg, resp)
@@ -125,7 +128,7 @@ func (s *session) handle(msg []byte) (out []byte, delay time.Duration, answer bo
 		delay += s.latency()
 	}
 	if s.trace {
-		s.logf.printf("< %s", DescribeResponse(resp))
+		s.logf.printf("< %s", s.redact.Response(resp))
 	}
 	return resp, delay, true
 }
