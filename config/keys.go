@@ -29,6 +29,7 @@ var Keys = []Key{
 	{"debug", "PCSC11_DEBUG", "off", "module log on when set (not 0); the word apdu adds an APDU trace"},
 	{"log", "PCSC11_LOG", "stderr", "file for the log and the APDU trace"},
 	{"pin_cache", "PCSC11_PIN_CACHE", "session", "session, off, or a duration: how long the module keeps a verified PIN (docs/pin-cache.md)"},
+	{"pin_cache_replays", "PCSC11_PIN_CACHE_REPLAYS", "10", "how often one login's cached PIN may be verified again: a number, unlimited, or 0 (keep none)"},
 	{"pinpad", "PCSC11_PINPAD", "on", "0/off: ignore readers' PIN pads (docs/pinpad.md)"},
 	{"pinpad_only", "PCSC11_PINPAD_ONLY", "off", "1/on: on a PIN-pad reader refuse PINs typed on the host"},
 	{"reader_allow", "PCSC11_READER_ALLOW", "(all)", "comma-separated reader name patterns (* and ?, any case): only matching readers become slots"},

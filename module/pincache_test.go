@@ -26,10 +26,10 @@ func TestPINPolicyFromEnv(t *testing.T) {
 		v    string
 		want pinPolicy
 	}{
-		{"", pinPolicy{keep: true}},
-		{"session", pinPolicy{keep: true}},
+		{"", pinPolicy{keep: true, replays: 10}},
+		{"session", pinPolicy{keep: true, replays: 10}},
 		{"off", pinPolicy{}},
-		{"15m", pinPolicy{keep: true, ttl: 15 * time.Minute}},
+		{"15m", pinPolicy{keep: true, ttl: 15 * time.Minute, replays: 10}},
 		{"-1s", pinPolicy{}},
 		{"forever-ish", pinPolicy{}}, // not understood: off, never "on by accident"
 	} {
@@ -192,4 +192,53 @@ func TestNoProbeDuringContextLogin(t *testing.T) {
 	out := make([]byte, 256)
 	_, rv := l.Sign(s, []byte("x"), OutBuf{Buf: out})
 	wantRV(t, "Sign", rv, ck.CKR_OK)
+}
+
+func TestPINReplaysFromEnv(t *testing.T) {
+	t.Setenv("PCSC11_PIN_CACHE", "")
+	for v, want := range map[string]pinPolicy{
+		"":          {keep: true, replays: defaultReplays},
+		"3":         {keep: true, replays: 3},
+		"unlimited": {keep: true, replays: unlimitedReplays},
+		"0":         {},
+		"-2":        {}, // not understood: off
+		"many":      {},
+	} {
+		t.Setenv("PCSC11_PIN_CACHE_REPLAYS", v)
+		if got := pinPolicyFromEnv(); got != want {
+			t.Errorf("PCSC11_PIN_CACHE_REPLAYS=%q: %+v, want %+v", v, got, want)
+		}
+	}
+}
+
+// The default bound (docs/pin-cache.md): one login's PIN is verified again at most
+// PCSC11_PIN_CACHE_REPLAYS times; the next loss of the login is reported, and no PIN
+// is sent.
+func TestPINReplayBound(t *testing.T) {
+	t.Setenv("PCSC11_PIN_CACHE", "session")
+	t.Setenv("PCSC11_PIN_CACHE_REPLAYS", "2")
+	l, s, _, tok := loggedIn(t, 1)
+	n := logins(tok)
+	for i := 1; i <= 2; i++ {
+		cardReset(tok)
+		if st := state(t, l, s); st != ck.CKS_RO_USER_FUNCTIONS {
+			t.Fatalf("reset %d: state %#x, want the login kept", i, st)
+		}
+	}
+	if logins(tok) != n+2 {
+		t.Fatalf("%d replays, want 2", logins(tok)-n)
+	}
+	cardReset(tok)
+	if st := state(t, l, s); st != ck.CKS_RO_PUBLIC_SESSION {
+		t.Fatalf("third reset: state %#x, want the login reported lost", st)
+	}
+	if logins(tok) != n+2 || l.tokens[0].pin != nil {
+		t.Fatal("the PIN was replayed past its bound, or kept")
+	}
+	// A new login starts a new count.
+	wantRV(t, "login again", l.Login(s, ck.CKU_USER, []byte(testPIN)), ck.CKR_OK)
+	cardReset(tok)
+	if st := state(t, l, s); st != ck.CKS_RO_USER_FUNCTIONS {
+		t.Fatalf("after a new login: state %#x", st)
+	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/secret"
 	"github.com/pcsc11/pcsc11/slot"
 )
 
@@ -104,8 +105,8 @@ func writeError(err error) error {
 }
 
 // protectedKey reads the PIN-protected management key from PRINTED (the PIN must be
-// verified). The caller wipes the result.
-func (t *Token) protectedKey() ([]byte, error) {
+// verified), into locked memory. The caller wipes the result.
+func (t *Token) protectedKey() (*secret.Bytes, error) {
 	data, err := t.getData(objPrinted)
 	if err != nil {
 		if apdu.IsSecurityStatusNotSatisfied(err) {
@@ -121,7 +122,7 @@ func (t *Token) protectedKey() ([]byte, error) {
 	if err != nil || !ok || len(key) == 0 {
 		return nil, slot.NewError(ck.CKR_USER_NOT_LOGGED_IN, "piv: the card has no PIN-protected management key", nil)
 	}
-	return append([]byte(nil), key...), nil
+	return secret.Hold(key), nil
 }
 
 // writeProtectedKey stores key as ykman --protect does: PRINTED = 88 { 89 key } and
@@ -167,8 +168,8 @@ func (t *Token) ensureAdmin() error {
 	if err != nil {
 		return err
 	}
-	defer clear(key)
-	if err := t.authMgm(key); err != nil {
+	defer key.Wipe()
+	if err := t.authMgm(key.Bytes()); err != nil {
 		if slot.RV(err) == ck.CKR_PIN_INCORRECT {
 			return slot.NewError(ck.CKR_USER_NOT_LOGGED_IN, "piv: the PIN-protected management key does not open the card", nil)
 		}
@@ -202,15 +203,15 @@ func (t *Token) authMgm(key []byte) error {
 	return t.mutualAuth(candidates, key)
 }
 
-// decodeMgmKey turns 32/48/64 hex digits into a key; rv is the error code for a value
-// that is not hex.
-func decodeMgmKey(hexKey []byte, rv ck.ULong) ([]byte, error) {
+// decodeMgmKey turns 32/48/64 hex digits into a key, in locked memory (package
+// secret); rv is the error code for a value that is not hex. The caller wipes it.
+func decodeMgmKey(hexKey []byte, rv ck.ULong) (*secret.Bytes, error) {
 	if !isMgmKeyHex(hexKey) {
 		return nil, slot.NewError(ck.CKR_PIN_LEN_RANGE, "piv: management key must be 32, 48 or 64 hex digits", nil)
 	}
-	key := make([]byte, len(hexKey)/2)
-	if _, err := hex.Decode(key, hexKey); err != nil {
-		clear(key)
+	key := secret.Zeroed(len(hexKey) / 2)
+	if _, err := hex.Decode(key.Bytes(), hexKey); err != nil {
+		key.Wipe()
 		return nil, slot.NewError(rv, "piv: management key is not hex", nil)
 	}
 	return key, nil
@@ -259,16 +260,17 @@ func (t *Token) changeMgmKey(oldHex, newHex []byte) error {
 	if !t.yubikey {
 		return slot.NewError(ck.CKR_FUNCTION_NOT_SUPPORTED, "piv: this card has no command to change the management key", nil)
 	}
-	oldKey, err := decodeMgmKey(oldHex, ck.CKR_PIN_INCORRECT)
+	oldHeld, err := decodeMgmKey(oldHex, ck.CKR_PIN_INCORRECT)
 	if err != nil {
 		return err
 	}
-	defer clear(oldKey)
-	newKey, err := decodeMgmKey(newHex, ck.CKR_PIN_INVALID)
+	defer oldHeld.Wipe()
+	newHeld, err := decodeMgmKey(newHex, ck.CKR_PIN_INVALID)
 	if err != nil {
 		return err
 	}
-	defer clear(newKey)
+	defer newHeld.Wipe()
+	oldKey, newKey := oldHeld.Bytes(), newHeld.Bytes()
 	if err := t.checkMgmKeyLen(len(newKey)); err != nil {
 		return err
 	}

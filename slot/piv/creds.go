@@ -5,6 +5,7 @@ import (
 
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/secret"
 	"github.com/pcsc11/pcsc11/slot"
 )
 
@@ -63,8 +64,9 @@ func (t *Token) changeRef(ref byte, oldBlk, newBlk []byte) error {
 // loginPUK is the SO login by PUK (issue 7): CHANGE REFERENCE DATA on the PUK with the
 // same old and new value proves the PUK and changes nothing but the retry counter (a
 // wrong PUK costs a try, as any PUK check does). PIV has no security status for the
-// PUK, so the PUK is kept (in memory, wiped on Logout/Close) for the commands that
-// need it: C_InitPIN and C_SetPIN.
+// PUK, so the PUK is kept for the commands that need it, C_InitPIN and C_SetPIN: in
+// locked memory outside the Go heap (package secret, as the PIN cache keeps the PIN),
+// wiped on Logout, Close, C_InitToken, a new login, and when the card refuses it.
 func (t *Token) loginPUK(puk []byte) error {
 	blk, err := pinBlock(puk)
 	if err != nil {
@@ -72,14 +74,19 @@ func (t *Token) loginPUK(puk []byte) error {
 	}
 	defer clear(blk)
 	return t.transact(func() error {
-		clear(t.soPUK)
-		t.soPUK = nil
+		t.forgetPUK()
 		if err := t.changeRef(refPUK, blk, blk); err != nil {
 			return refError(err, "PUK")
 		}
-		t.soPUK = append([]byte(nil), puk...)
+		t.soPUK = secret.Hold(puk)
 		return nil
 	})
+}
+
+// forgetPUK wipes the PUK of an SO login (t.mu held).
+func (t *Token) forgetPUK() {
+	t.soPUK.Wipe()
+	t.soPUK = nil
 }
 
 // InitPIN is C_InitPIN (spec 5.6.4): RESET RETRY COUNTER with the PUK of the SO login
@@ -99,7 +106,7 @@ func (t *Token) InitPIN(pin []byte) error {
 	if t.soPUK == nil {
 		return slot.NewError(ck.CKR_USER_NOT_LOGGED_IN, "piv: C_InitPIN needs an SO login with the PUK", nil)
 	}
-	pukBlk, err := pinBlock(t.soPUK)
+	pukBlk, err := pinBlock(t.soPUK.Bytes())
 	if err != nil {
 		return err
 	}
@@ -122,8 +129,7 @@ func (t *Token) InitPIN(pin []byte) error {
 		}
 		// The PUK we hold was refused (changed or blocked by another program): never
 		// send it again (issue 6: no replay of a rejected credential).
-		clear(t.soPUK)
-		t.soPUK = nil
+		t.forgetPUK()
 		if rerr := refError(err, "PUK"); slot.RV(rerr) == ck.CKR_PIN_LOCKED {
 			return rerr
 		}
@@ -189,8 +195,8 @@ func (t *Token) changePINOrPUK(ref byte, what string, oldPIN, newPIN []byte) err
 			return refError(err, what)
 		}
 		if ref == refPUK && t.soPUK != nil {
-			clear(t.soPUK)
-			t.soPUK = append([]byte(nil), newPIN...)
+			t.forgetPUK()
+			t.soPUK = secret.Hold(newPIN)
 		}
 		return nil
 	})

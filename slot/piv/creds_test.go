@@ -2,6 +2,7 @@ package piv
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 
 	"github.com/pcsc11/pcsc11/apdu"
@@ -29,7 +30,13 @@ func TestLoginPUK(t *testing.T) {
 	if tok.soLoggedIn {
 		t.Error("a PUK login is not a management-key login")
 	}
-	if err := tok.Logout(); err != nil || tok.soPUK != nil {
+	// Held like the cached PIN (issue 18): in locked memory outside the Go heap, and
+	// wiped, not merely dropped, at logout.
+	held := tok.soPUK
+	if !bytes.Equal(held.Bytes(), []byte(defaultPUKStr)) || (runtime.GOOS == "linux" && !held.Locked()) {
+		t.Errorf("PUK held as %q, locked %v", held.Bytes(), held.Locked())
+	}
+	if err := tok.Logout(); err != nil || tok.soPUK != nil || held.Bytes() != nil {
 		t.Errorf("logout kept the PUK: %v", err)
 	}
 	// Lengths and the padding byte are refused before any APDU.
@@ -87,8 +94,9 @@ func TestInitPINForgetsRejectedPUK(t *testing.T) {
 	if _, err := raw(m, apdu.Command{INS: insChangeRef, P2: refPUK, Data: append(old, nw...)}); err != nil {
 		t.Fatal(err)
 	}
+	held := tok.soPUK
 	wantRV(t, "InitPIN with a stale PUK", tok.InitPIN([]byte("24681357")), ck.CKR_USER_NOT_LOGGED_IN)
-	if tok.soPUK != nil {
+	if tok.soPUK != nil || held.Bytes() != nil {
 		t.Fatal("the rejected PUK is kept")
 	}
 	before := cardMeta(t, m, refPUK).retries[1]

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/secret"
 	"github.com/pcsc11/pcsc11/slot"
 )
 
@@ -55,10 +56,12 @@ func (t *Token) InitToken(soPIN []byte, label string) error {
 	var pukBlk, mgmKey []byte
 	var err error
 	if isMgmKeyHex(soPIN) {
-		if mgmKey, err = decodeMgmKey(soPIN, ck.CKR_PIN_INCORRECT); err != nil {
+		held, err := decodeMgmKey(soPIN, ck.CKR_PIN_INCORRECT)
+		if err != nil {
 			return err
 		}
-		defer clear(mgmKey)
+		defer held.Wipe()
+		mgmKey = held.Bytes()
 		if err := t.checkMgmKeyLen(len(mgmKey)); err != nil {
 			return err
 		}
@@ -79,8 +82,7 @@ func (t *Token) InitToken(soPIN []byte, label string) error {
 		}
 		// From here on the card's credentials and content go; so does our login state.
 		t.lostSecurity()
-		clear(t.soPUK)
-		t.soPUK = nil
+		t.forgetPUK()
 		t.forgetObjects()
 		t.disk.Clear() // the reset below empties every certificate container
 		t.knownPub, t.knownCerts = nil, nil
@@ -129,11 +131,13 @@ func (t *Token) InitToken(soPIN []byte, label string) error {
 			if err := t.changeRef(refPUK, def, pukBlk); err != nil {
 				return mapErr("set the PUK", err)
 			}
-			key := make([]byte, 24)
+			n := 24
 			if cur == algAES128 {
-				key = key[:16]
+				n = 16
 			}
-			defer clear(key)
+			held := secret.Zeroed(n)
+			defer held.Wipe()
+			key := held.Bytes()
 			if _, err := rand.Read(key); err != nil {
 				return slot.NewError(ck.CKR_FUNCTION_FAILED, "piv: no randomness", err)
 			}

@@ -94,8 +94,7 @@ func (t *Token) Logout() error {
 	defer t.mu.Unlock()
 	so := t.soLoggedIn || t.userAdmin
 	t.lostSecurity()
-	clear(t.soPUK)
-	t.soPUK = nil
+	t.forgetPUK()
 	return t.transact(func() error {
 		if so {
 			if err := t.dropMgmAuth(); err != nil && isTransport(err) {

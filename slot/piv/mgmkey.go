@@ -11,6 +11,7 @@ import (
 
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/secret"
 	"github.com/pcsc11/pcsc11/slot"
 )
 
@@ -26,8 +27,11 @@ func (t *Token) loginSO(hexKey []byte) error {
 	default:
 		return slot.NewError(ck.CKR_PIN_LEN_RANGE, "piv: management key must be 32, 48 or 64 hex digits", nil)
 	}
-	key := make([]byte, len(hexKey)/2)
-	defer clear(key)
+	// Decoded into locked memory (package secret), wiped when the login is done: the
+	// card keeps the authentication, the module keeps no key.
+	held := secret.Zeroed(len(hexKey) / 2)
+	defer held.Wipe()
+	key := held.Bytes()
 	if _, err := hex.Decode(key, hexKey); err != nil {
 		return slot.NewError(ck.CKR_PIN_INCORRECT, "piv: management key is not hex", nil)
 	}

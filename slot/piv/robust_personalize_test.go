@@ -6,6 +6,7 @@ import (
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
 	"github.com/pcsc11/pcsc11/reader"
+	"github.com/pcsc11/pcsc11/secret"
 	"github.com/pcsc11/pcsc11/slot"
 )
 
@@ -15,7 +16,7 @@ func TestPersonalizeCardRemoved(t *testing.T) {
 	calls := map[string]func(tok *Token) error{
 		"InitToken": func(tok *Token) error { return tok.InitToken([]byte(defaultPUKStr), "x") },
 		"InitPIN": func(tok *Token) error {
-			tok.soPUK = []byte(defaultPUKStr)
+			tok.soPUK = secret.Hold([]byte(defaultPUKStr))
 			return tok.InitPIN([]byte("24681357"))
 		},
 		"SetPIN": func(tok *Token) error { return tok.SetPIN(ck.CKU_USER, []byte(testPIN), []byte("24681357")) },

@@ -9,6 +9,7 @@ import (
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
 	"github.com/pcsc11/pcsc11/reader"
+	"github.com/pcsc11/pcsc11/secret"
 	"github.com/pcsc11/pcsc11/slot"
 	"github.com/pcsc11/pcsc11/slot/piv/diskcache"
 )
@@ -103,10 +104,10 @@ type Token struct {
 	dataUnsure bool // dataObjs holds PIN-protected objects probed without the PIN
 
 	// Personalization state (personalize*.go).
-	soPUK     []byte // the PUK of an SO login by PUK (no card state exists for it); wiped on Logout/Close
-	userAdmin bool   // the card holds a management-key authentication made with the PIN-protected key
-	cardLabel string // label object written by C_InitToken ("" when none)
-	labelRead bool   // cardLabel was read (once per token, refreshed by InitToken)
+	soPUK     *secret.Bytes // the PUK of an SO login by PUK (no card state exists for it), locked memory; wiped on Logout/Close
+	userAdmin bool          // the card holds a management-key authentication made with the PIN-protected key
+	cardLabel string        // label object written by C_InitToken ("" when none)
+	labelRead bool          // cardLabel was read (once per token, refreshed by InitToken)
 	// Remembered for this token's life because the card cannot tell them on every
 	// firmware: public keys generated or imported here on cards without GET METADATA,
 	// and certificates written here into slots GET METADATA reports empty.
@@ -199,8 +200,7 @@ func (t *Token) Close() error {
 	defer t.mu.Unlock()
 	t.endHold()
 	t.lostSecurity()
-	clear(t.soPUK)
-	t.soPUK = nil
+	t.forgetPUK()
 	if err := t.card.Close(); err != nil {
 		return readerError("close", err)
 	}

@@ -1,4 +1,4 @@
-package module
+package secret
 
 import "syscall"
 
@@ -9,11 +9,11 @@ const (
 	madvDontDump = 16
 )
 
-// lockedAlloc maps n bytes (rounded to pages) of anonymous memory outside the Go heap
+// Alloc maps n bytes (rounded to pages) of anonymous memory outside the Go heap
 // and locks them into RAM. Keeping them out of fork children and core dumps is best
 // effort (older kernels refuse MADV_DONTDUMP); mlock failing (RLIMIT_MEMLOCK) fails the
 // allocation, so no PIN is ever kept in swappable memory.
-func lockedAlloc(n int) ([]byte, error) {
+func Alloc(n int) ([]byte, error) {
 	page := syscall.Getpagesize()
 	size := (n + page - 1) / page * page
 	mem, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
@@ -29,8 +29,8 @@ func lockedAlloc(n int) ([]byte, error) {
 	return mem, nil
 }
 
-// lockedFree releases memory from lockedAlloc (already zeroed by the caller).
-func lockedFree(mem []byte) {
+// Free releases memory from Alloc (already zeroed by the caller).
+func Free(mem []byte) {
 	_ = syscall.Munlock(mem)
 	_ = syscall.Munmap(mem)
 }
