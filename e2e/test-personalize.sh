@@ -3,7 +3,8 @@
 # a wrong SO credential changes nothing; C_InitToken resets the card with a label;
 # C_InitPIN (PUK SO) sets the PIN; C_GenerateKeyPair for RSA-2048, P-256, P-384 and
 # Ed25519; a certificate written with C_CreateObject; then a signature verifies, and
-# independent tools (yubico-piv-tool, OpenSC's own module) see the same card.
+# independent tools (yubico-piv-tool, OpenSC's own module) see the same card. Last, a
+# key generation through a PIN-protected management key, traced: no secret in the trace.
 # Destructive: runs only on the e2e suite's own card (E2E_OWN_RIG), last in the list.
 # shellcheck source=e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -180,6 +181,25 @@ if grep -q 'id=01 ' "$WORK/cli-final.txt"; then
 	notok "after pcsc11 delete nothing with CKA_ID 01 is left" "$WORK/cli-final.txt"
 else
 	ok "after pcsc11 delete nothing with CKA_ID 01 is left"
+fi
+
+# Issue 18: C_InitToken with the PUK leaves a random management key stored PIN-protected
+# (ykman's --protect layout, PRINTED 5FC109 = 88 { 89 key }); a user's key generation
+# then reads it with GET DATA 5FC109. Under `pcsc11 trace`, that answer is redacted, and
+# no PIN or PUK appears (ASCII hex of 123456 and 87654321).
+if check "pkcs11-tool --init-token with the PUK (leaves a PIN-protected management key)" \
+	p11 --init-token --so-pin 87654321 --label "pcsc11 protected"; then
+	if "$cli" trace --log "$WORK/protected.trace" -- pkcs11-tool --module "$M" --login --pin 123456 \
+		--keypairgen --key-type EC:prime256v1 --id 05 --label "protected keygen" >"$WORK/protected.log" 2>&1; then
+		answer=$(grep -i -A1 '> 00cb3fff.*5c035fc109' "$WORK/protected.trace" | grep ' < ' | head -1)
+		if [[ $answer == *redacted* ]] && ! grep -qi '313233343536\|3837363534333231' "$WORK/protected.trace"; then
+			ok "trace of a keygen with a PIN-protected management key: GET DATA 5FC109 answered '${answer##* < }', no PIN or PUK"
+		else
+			notok "trace of a keygen with a PIN-protected management key hides the key, the PIN and the PUK" "$WORK/protected.trace"
+		fi
+	else
+		notok "pkcs11-tool --keypairgen with a user login on a PIN-protected management key, traced" "$WORK/protected.log"
+	fi
 fi
 
 # The reverse: a card personalized by yubico-piv-tool alone is usable through pcsc11. A
