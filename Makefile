@@ -32,7 +32,6 @@ test: deps build vet unit header-check fuzz deb-check hwtest-ci e2e
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /hwtests)
 	$(GO) test -count=1 -race ./apdu/... ./reader/... ./slot/... ./module/...
-	$(GO) test -count=1 -tags integration ./slot/piv
 
 # Our hand-written pkcs11 header against p11-kit's and NSS's: constants, struct sizes,
 # field offsets (module/include/headercheck).

@@ -18,6 +18,40 @@ const (
 	insGetMetadata = 0xF7
 )
 
+// CommandName names a PIV command for a person reading a trace or a test: "GET METADATA 9A",
+// "GET DATA 5FC105", "VERIFY PIN", "GENERAL AUTH 9E", or "INS xx p2" for the others.
+// It never shows a command's data beyond the GET DATA tag, so it is safe for secrets.
+func CommandName(cmd []byte) string {
+	if len(cmd) < 4 {
+		return fmt.Sprintf("%X", cmd)
+	}
+	switch cmd[1] {
+	case insSelect:
+		return "SELECT"
+	case insGetVersion:
+		return "GET VERSION"
+	case insGetSerial:
+		return "GET SERIAL"
+	case insGetMetadata:
+		return fmt.Sprintf("GET METADATA %02X", cmd[3])
+	case insGetData:
+		if c, err := apdu.ParseCommand(cmd); err == nil {
+			if tag, ok, _ := apdu.Find(c.Data, 0x5C); ok {
+				return fmt.Sprintf("GET DATA %X", tag)
+			}
+		}
+		return "GET DATA"
+	case insVerify:
+		if c, err := apdu.ParseCommand(cmd); err == nil && len(c.Data) == 0 {
+			return "VERIFY status"
+		}
+		return "VERIFY PIN"
+	case insGeneralAuth:
+		return fmt.Sprintf("GENERAL AUTH %02X", cmd[3])
+	}
+	return fmt.Sprintf("INS %02X %02X", cmd[1], cmd[3])
+}
+
 // PIN and management key references.
 const (
 	refPIN    = 0x80

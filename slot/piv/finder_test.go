@@ -12,49 +12,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
 	"github.com/pcsc11/pcsc11/slot"
 )
-
-// cmdName names a command the way the benchmark's traces do: "GET METADATA 9A",
-// "GET DATA 5FC105", "VERIFY PIN", ...
-func cmdName(cmd []byte) string {
-	if len(cmd) < 4 {
-		return fmt.Sprintf("%X", cmd)
-	}
-	switch cmd[1] {
-	case insSelect:
-		return "SELECT"
-	case insGetVersion:
-		return "GET VERSION"
-	case insGetSerial:
-		return "GET SERIAL"
-	case insGetMetadata:
-		return fmt.Sprintf("GET METADATA %02X", cmd[3])
-	case insGetData:
-		if c, err := apdu.ParseCommand(cmd); err == nil {
-			if tag, ok, _ := apdu.Find(c.Data, 0x5C); ok {
-				return fmt.Sprintf("GET DATA %X", tag)
-			}
-		}
-		return "GET DATA"
-	case insVerify:
-		if c, err := apdu.ParseCommand(cmd); err == nil && len(c.Data) == 0 {
-			return "VERIFY status"
-		}
-		return "VERIFY PIN"
-	case insGeneralAuth:
-		return fmt.Sprintf("GENERAL AUTH %02X", cmd[3])
-	}
-	return fmt.Sprintf("INS %02X %02X", cmd[1], cmd[3])
-}
 
 // trace names the commands m sent since the from-th.
 func trace(m *testCard, from int) []string {
 	var out []string
 	for _, c := range m.sent[from:] {
-		out = append(out, cmdName(c))
+		out = append(out, CommandName(c))
 	}
 	return out
 }

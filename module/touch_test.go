@@ -1,6 +1,4 @@
-//go:build integration
-
-package piv_test
+package module_test
 
 import (
 	"encoding/binary"

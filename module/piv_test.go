@@ -1,9 +1,7 @@
-//go:build integration
+// The module over the real PIV driver (slot/piv) and the in-process virtual card
+// (vpiv): what an application sees through Library, with the card's APDUs counted.
 
-// These tests import the module (a layer above slot/piv), so they only build with
-// -tags integration: go test -tags integration ./slot/piv -run ThroughTheModule
-
-package piv_test
+package module_test
 
 import (
 	"crypto"
@@ -194,7 +192,7 @@ func (c *tracingCard) Transmit(cmd []byte) ([]byte, error) {
 func (c *tracingCard) names() []string {
 	var out []string
 	for _, b := range c.cmds {
-		out = append(out, piv.CmdName(b))
+		out = append(out, piv.CommandName(b))
 	}
 	return out
 }
