@@ -6,7 +6,8 @@ import (
 )
 
 // Transmitter sends one raw APDU and returns the raw response (reader.Card satisfies it).
-// It must not keep cmd after returning: Exchange wipes commands that carry secrets.
+// It must not keep cmd after returning, and the answer it returns is the caller's:
+// Exchange wipes commands that carry secrets, and answers that may hold one.
 type Transmitter interface {
 	Transmit(cmd []byte) ([]byte, error)
 }
@@ -73,6 +74,7 @@ func ExchangeFirst(t Transmitter, cmd Command, opts Options) (data []byte, more 
 			return nil, nil, fmt.Errorf("%w (INS %02X, limit %d)", ErrResponseTooLong, x.ins, x.maxResp)
 		}
 		data = append([]byte(nil), x.resp.Data...)
+		x.wipePart()
 		return data, &Pending{x: x}, nil
 	}
 	out, err := x.finish()
@@ -108,6 +110,10 @@ type exchange struct {
 	sentExt bool
 	resp    Response
 	retried bool // 6Cxx re-sent once already
+	// secret: the answer may hold a secret (Redactor's verdict on the command: a
+	// PIN-protected management key, a shared secret, a decryption); each part is
+	// wiped from the transport's buffer once copied out.
+	secret bool
 }
 
 // begin checks cmd, sends it (chaining its data on short APDUs) and handles a first
@@ -134,7 +140,7 @@ func begin(t Transmitter, cmd Command, opts Options) (*exchange, error) {
 		data := cmd.Data
 		for len(data) > MaxShortData {
 			block := Command{CLA: cmd.CLA | claChain, INS: cmd.INS, P1: cmd.P1, P2: cmd.P2, Data: data[:MaxShortData]}
-			resp, err := transmit(t, block, false)
+			resp, err := transmit(t, block, false, false)
 			if err != nil {
 				return nil, err
 			}
@@ -146,9 +152,10 @@ func begin(t Transmitter, cmd Command, opts Options) (*exchange, error) {
 		last.Data = data
 	}
 
-	x := &exchange{t: t, ins: cmd.INS, maxResp: maxResp, sent: last, sentExt: opts.Extended}
+	x := &exchange{t: t, ins: cmd.INS, maxResp: maxResp, sent: last, sentExt: opts.Extended,
+		secret: classify(cmd, false, false).answerSecret}
 	var err error
-	if x.resp, err = transmit(t, x.sent, x.sentExt); err != nil {
+	if x.resp, err = transmit(t, x.sent, x.sentExt, x.secret); err != nil {
 		return nil, err
 	}
 	if err := x.retryLe(); err != nil {
@@ -166,7 +173,7 @@ func (x *exchange) retryLe() error {
 	x.retried = true
 	x.sent.Ne = lenByte(byte(x.resp.SW))
 	var err error
-	x.resp, err = transmit(x.t, x.sent, x.sentExt)
+	x.resp, err = transmit(x.t, x.sent, x.sentExt, x.secret)
 	return err
 }
 
@@ -178,6 +185,7 @@ func (x *exchange) finish() ([]byte, error) {
 			return nil, fmt.Errorf("%w (INS %02X, limit %d)", ErrResponseTooLong, x.ins, x.maxResp)
 		}
 		out = append(out, x.resp.Data...)
+		x.wipePart()
 		if x.resp.SW&0xFF00 != 0x6100 {
 			break
 		}
@@ -187,7 +195,7 @@ func (x *exchange) finish() ([]byte, error) {
 		}
 		x.sent, x.sentExt = Command{CLA: 0x00, INS: insGetResponse, Ne: lenByte(byte(x.resp.SW))}, false
 		var err error
-		if x.resp, err = transmit(x.t, x.sent, x.sentExt); err != nil {
+		if x.resp, err = transmit(x.t, x.sent, x.sentExt, x.secret); err != nil {
 			return nil, err
 		}
 		if err := x.retryLe(); err != nil {
@@ -200,10 +208,19 @@ func (x *exchange) finish() ([]byte, error) {
 	return out, nil
 }
 
+// wipePart clears the part of a secret answer just copied out of the transport's
+// buffer (Rest counts the first part by its length only).
+func (x *exchange) wipePart() {
+	if x.secret {
+		clear(x.resp.Data)
+	}
+}
+
 // transmit encodes c, sends it and parses the answer. A short answer is an error that
 // names the instruction but not the data (which may be a PIN). The encoding of a
-// command that carries a secret (Command.Sensitive) is wiped after transmission.
-func transmit(t Transmitter, c Command, extended bool) (Response, error) {
+// command that carries a secret (Command.Sensitive) is wiped after transmission, and
+// the raw answer when it may hold one.
+func transmit(t Transmitter, c Command, extended, secretAnswer bool) (Response, error) {
 	raw, err := c.Encode(extended)
 	if err != nil {
 		return Response{}, err
@@ -218,6 +235,9 @@ func transmit(t Transmitter, c Command, extended bool) (Response, error) {
 		return Response{}, err
 	}
 	resp, err := ParseResponse(rb)
+	if secretAnswer {
+		clear(rb) // ParseResponse copied it; the transport's buffer keeps nothing
+	}
 	if err != nil {
 		return Response{}, fmt.Errorf("apdu: INS %02X: %w", c.INS, err)
 	}

@@ -188,8 +188,19 @@ func (c Command) Sensitive() bool {
 // concurrent use (a connection is used by one goroutine at a time).
 type Redactor struct {
 	answerSecret bool // the answer being collected is secret
-	chainINS     int  // INS of a chain in progress (CLA bit 0x10 seen), -1 none
+	chainINS     int  // INS of a chain in progress (CLA bit 0x10 seen), or anyINS
 	chaining     bool
+}
+
+// anyINS: after Unseen, the next command may continue whatever chain went by.
+const anyINS = -1
+
+// Unseen notes that a command went by without being rendered (the trace was off; it
+// costs nothing more than this): until the next command is seen, nothing that one may
+// have started (an answer collected by GET RESPONSE, a chain of blocks) is taken for
+// public.
+func (r *Redactor) Unseen() {
+	r.answerSecret, r.chaining, r.chainINS = true, true, anyINS
 }
 
 // Command renders a raw command APDU and notes what its answer may show.
@@ -198,7 +209,7 @@ func (r *Redactor) Command(raw []byte) string {
 		r.answerSecret, r.chaining = true, false
 		return fmt.Sprintf("[%d bytes redacted: not an APDU]", len(raw))
 	}
-	continued := r.chaining && int(raw[1]) == r.chainINS
+	continued := r.chaining && (r.chainINS == anyINS || int(raw[1]) == r.chainINS)
 	r.chaining, r.chainINS = raw[0]&claChain != 0, int(raw[1])
 	c, err := ParseCommand(raw)
 	if err != nil {

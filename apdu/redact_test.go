@@ -160,3 +160,68 @@ func FuzzRedactor(f *testing.F) {
 		}
 	})
 }
+
+// Commands that went by while the trace was off: what they started stays hidden.
+func TestRedactorAfterUnseen(t *testing.T) {
+	var r Redactor
+	r.Unseen() // GET DATA 5FC109 answered 61xx, untraced
+	r.Command([]byte{0x00, 0xc0, 0x00, 0x00, 0x10})
+	if s := r.Response([]byte{0x89, 0x18, 0x3c, 0x91, 0x90, 0x00}); strings.Contains(s, "3c91") {
+		t.Errorf("the rest of an unseen answer was shown: %s", s)
+	}
+	r.Unseen() // the first block of a chained PUT DATA, untraced
+	if s := r.Command([]byte{0x00, 0xdb, 0x3f, 0xff, 0x05, 0x5c, 0x03, 0x3c, 0x91, 0x5e}); strings.Contains(s, "3c915e") {
+		t.Errorf("the last block of an unseen chain was shown: %s", s)
+	}
+	// The next command is judged on its own again.
+	if s := r.Command([]byte{0x00, 0xfd, 0x00, 0x00, 0x00}); s != "00fd000000" {
+		t.Errorf("GET VERSION after Unseen: %s", s)
+	}
+	if s := r.Response([]byte{0x05, 0x07, 0x01, 0x90, 0x00}); s != "0507019000" {
+		t.Errorf("GET VERSION answer: %s", s)
+	}
+}
+
+// An answer that may hold a secret is wiped from the transport's buffers once copied
+// out; a public one is left alone.
+func TestExchangeWipesSecretAnswers(t *testing.T) {
+	var answers [][]byte
+	parts := [][]byte{{0x53, 0x04, 0x88, 0x02, 0x61, 0x02}, {0x89, 0x00, 0x90, 0x00}}
+	card := transmitFunc(func(cmd []byte) ([]byte, error) {
+		a := append([]byte(nil), parts[len(answers)%2]...)
+		answers = append(answers, a)
+		return a, nil
+	})
+	printed := Command{INS: 0xCB, P1: 0x3F, P2: 0xFF, Data: []byte{0x5C, 0x03, 0x5F, 0xC1, 0x09}, Ne: 256}
+	out, err := Exchange(card, printed, Options{})
+	if err != nil || !bytes.Equal(out, []byte{0x53, 0x04, 0x88, 0x02, 0x89, 0x00}) {
+		t.Fatalf("PRINTED: %x, %v", out, err)
+	}
+	for i, a := range answers {
+		if !bytes.Equal(a[:len(a)-2], make([]byte, len(a)-2)) {
+			t.Errorf("part %d of the PRINTED answer still in the buffer: %x", i, a)
+		}
+	}
+	answers = nil
+	chuid := printed
+	chuid.Data = []byte{0x5C, 0x03, 0x5F, 0xC1, 0x02}
+	if _, err := Exchange(card, chuid, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if answers[0][0] != 0x53 {
+		t.Errorf("a public answer was wiped: %x", answers[0])
+	}
+	// ExchangeFirst + Rest: the first part is wiped too, and Rest still returns the rest.
+	answers = nil
+	first, more, err := ExchangeFirst(card, printed, Options{})
+	if err != nil || more == nil {
+		t.Fatalf("ExchangeFirst: %v", err)
+	}
+	rest, err := more.Rest()
+	if err != nil || !bytes.Equal(append(first, rest...), []byte{0x53, 0x04, 0x88, 0x02, 0x89, 0x00}) {
+		t.Fatalf("first %x rest %x: %v", first, rest, err)
+	}
+	if !bytes.Equal(answers[0][:4], make([]byte, 4)) {
+		t.Errorf("first part still in the buffer: %x", answers[0])
+	}
+}

@@ -40,11 +40,11 @@ type tracer struct {
 }
 
 // transmit logs one exchange. Called after the exchange, so nothing is formatted when
-// tracing is off; the redactor still follows every command, so that turning the trace
-// on mid-answer cannot show the rest of a secret one.
+// tracing is off; the redactor is told a command went by unseen, so that a trace
+// turned on mid-answer cannot show the rest of a secret one.
 func (t *tracer) transmit(reader string, cmd, rsp []byte, err error, took time.Duration) {
 	if !tracing() {
-		t.redact.Command(cmd)
+		t.redact.Unseen()
 		return
 	}
 	traceLine("apdu %q > %s", reader, t.redact.Command(cmd))

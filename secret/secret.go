@@ -5,6 +5,11 @@
 // system allows it, and zeroed when wiped.
 package secret
 
+import (
+	"fmt"
+	"log/slog"
+)
+
 // Bytes is one secret value. The zero value and nil are empty; Wipe is safe on both
 // and twice. Not safe for concurrent use: its owner's lock guards it.
 type Bytes struct {
@@ -55,6 +60,15 @@ func (s *Bytes) Len() int { return len(s.Bytes()) }
 
 // Locked reports whether the value lives in locked memory.
 func (s *Bytes) Locked() bool { return s != nil && s.mem != nil && s.locked }
+
+// Format keeps every fmt verb (%v, %s, %x, %+v, %#v) from printing the value: a
+// secret that reaches a log line by mistake shows as its length.
+func (s *Bytes) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "[secret: %d bytes]", s.Len()) }
+
+// LogValue does the same for log/slog.
+func (s *Bytes) LogValue() slog.Value {
+	return slog.StringValue(fmt.Sprintf("[secret: %d bytes]", s.Len()))
+}
 
 // Wipe zeroes the value and releases its memory.
 func (s *Bytes) Wipe() {

@@ -2,7 +2,10 @@ package secret
 
 import (
 	"bytes"
+	"fmt"
+	"log/slog"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +48,23 @@ func TestZeroed(t *testing.T) {
 	}
 	if s.Bytes()[0] = 7; s.Bytes()[0] != 7 {
 		t.Fatal("not writable")
+	}
+}
+
+// A Bytes handed to fmt or log/slog by mistake prints its length, never its value.
+func TestNeverFormatted(t *testing.T) {
+	s := Hold([]byte("hR4mV8nq"))
+	defer s.Wipe()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v %s %x %X %+v %#v %q", s, s, s, s, s, s, s)
+	slog.New(slog.NewTextHandler(&b, nil)).Info("puk", "value", s)
+	out := b.String()
+	for _, leak := range []string{"hR4mV8nq", "6852346d56386e71", "6852346D56386E71", "104 82"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("the value leaks (%s): %s", leak, out)
+		}
+	}
+	if !strings.Contains(out, "[secret: 8 bytes]") {
+		t.Errorf("no length shown: %s", out)
 	}
 }
