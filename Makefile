@@ -45,9 +45,11 @@ hwtest-ci: build
 	@bash scripts/test-hw.sh
 
 # Real applications (OpenSSH, NSS, OpenSSL, GnuTLS, p11-kit, Python, Java, Firefox)
-# against the virtual card through libpcsc11.so.
+# against the virtual card through libpcsc11.so; then a fast subset of them (ssh, nss,
+# openssl, gnutls; firefox on a YubiKey 4 and a standard PIV card) on every other card
+# profile (e2e/run-profiles.sh).
 e2e: build deb
-	@bash e2e/run.sh
+	@bash e2e/run.sh; a=$$?; bash e2e/run-profiles.sh; b=$$?; exit $$((a | b))
 
 # The same hwtests/ suite against a physical reader (PCSC11_HWTEST_READER names it;
 # destructive steps only with PCSC11_HWTEST_DESTRUCTIVE=1).

@@ -19,6 +19,8 @@
 #   PCSC11_RIG_TIMEOUT    seconds to wait for the card to show up; 20
 #   PCSC11_RIG_KEEP_STATE 1 = keep the card's state from the last run (default: fresh card)
 #   PCSC11_RIG_PROFILE    --provision profiles for the card; demo (the hwtests assert it).
+#   PCSC11_RIG_CARD       --profile of the card: yubikey-5.7 (default), yubikey-5.4, yubikey-5.2,
+#                         yubikey-4.3, yubikey-neo, piv (docs/virtual-card.md, Card profiles)
 #                         demo+3des gives it a 3DES management key for yubico-piv-tool 2.2
 #   PCSC11_VPIV_ARGS      extra flags for pcsc11-vpiv (e.g. "--inject slow --inject-every 5")
 #   PCSC11_HWTEST_READER  if set, the exact reader name to wait for
@@ -126,7 +128,8 @@ start_card() {
 	fi
 	[[ ${PCSC11_RIG_KEEP_STATE:-0} == 1 ]] || rm -f "$dir/card.state"
 	# shellcheck disable=SC2086 # PCSC11_VPIV_ARGS is a list of flags
-	setsid "$vpiv" --port "$port" --provision "${PCSC11_RIG_PROFILE:-demo}" --state "$dir/card.state" \
+	setsid "$vpiv" --port "$port" --profile "${PCSC11_RIG_CARD:-yubikey-5.7}" \
+		--provision "${PCSC11_RIG_PROFILE:-demo}" --state "$dir/card.state" \
 		--control "$dir/control.sock" ${PCSC11_VPIV_ARGS:-} >"$dir/vpiv.log" 2>&1 </dev/null &
 	echo $! >"$dir/vpiv.pid"
 	echo "$vpiv" >"$dir/vpiv.path"

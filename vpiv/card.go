@@ -56,6 +56,7 @@ type Card struct {
 
 	// Volatile state, cleared by power-off, reset and SELECT of another application.
 	selected    bool
+	otpSelected bool // the YubiKey OTP application is selected (otp.go)
 	pinVerified bool
 	// pinJust: the last complete command was a successful VERIFY; a key with PIN
 	// policy "always" needs it.
@@ -178,7 +179,7 @@ func (c *Card) generation() uint64 {
 }
 
 func (c *Card) clearVolatile() {
-	c.selected = false
+	c.selected, c.otpSelected = false, false
 	c.clearSecurity()
 	c.chain, c.chaining = nil, false
 	c.pending = nil

@@ -1,5 +1,7 @@
 // Package vpiv is a virtual PIV card: the engine of pcsc11's virtual smart card,
-// behaving like a YubiKey 5 (firmware 5.7.1) PIV application with real cryptography.
+// behaving like a YubiKey 5 (firmware 5.7.1) PIV application with real cryptography,
+// or, with Options.Profile, like an older YubiKey or a standard SP 800-73-4 PIV card
+// (profile.go: each answers only the instructions that card has).
 //
 // It serves two doors: Memory (an in-process reader.Card for unit tests of the PIV
 // driver and the module) and cmd/pcsc11-vpiv (the vsmartcard vpcd socket front end).

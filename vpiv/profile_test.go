@@ -248,3 +248,28 @@ func TestProfileStateFile(t *testing.T) {
 		t.Error("a 5.7 state file opened as yubikey-5.4")
 	}
 }
+
+// Before 5.0 PIV has no GET SERIAL: clients read the serial from the OTP application,
+// which every YubiKey has and a standard PIV card has not.
+func TestProfileOTPSerial(t *testing.T) {
+	for _, name := range []string{"yubikey-4.3", "yubikey-neo", "yubikey-5.7", "piv"} {
+		c := profileCard(t, Options{Profile: name, Serial: 4242})
+		mustSW(t, verifyPIN(t, c, "123456"), 0x9000, "VERIFY")
+		_, sw := send(t, c, 0xA4, 0x04, 0x00, otpAID)
+		if name == "piv" {
+			mustSW(t, sw, apdu.SWFileNotFound, "SELECT OTP on a PIV card")
+			continue
+		}
+		mustSW(t, sw, 0x9000, "SELECT OTP")
+		s, sw := send(t, c, insOTP, otpSlotSerial, 0, nil)
+		mustSW(t, sw, 0x9000, "OTP serial")
+		if hexs(s) != "00001092" {
+			t.Errorf("%s: OTP serial %x", name, s)
+		}
+		_, sw = send(t, c, insGetData, 0x3F, 0xFF, hx("5C035FC102"))
+		mustSW(t, sw, apdu.SWInsNotSupported, "PIV command while OTP is selected")
+		selectPIV(t, c)
+		_, sw = send(t, c, insVerify, 0, refPIN, nil)
+		mustSW(t, sw, 0x63C3, "PIN status lost to the OTP application")
+	}
+}

@@ -20,6 +20,10 @@ func (c *Card) selectApp(cmd apdu.Command) ([]byte, uint16) {
 		return nil, apdu.SWIncorrectP1P2
 	}
 	aid := cmd.Data
+	c.otpSelected = false
+	if c.prof.Yubico && bytes.Equal(aid, otpAID) {
+		return c.selectOTP()
+	}
 	if len(aid) < pivRIDLen || len(aid) > len(pivAID) || !bytes.HasPrefix(pivAID, aid) {
 		// Another application: PIV loses its security status (a YubiKey does this when
 		// OpenPGP, OTP or FIDO is selected) and we have nothing else to offer.

@@ -120,6 +120,9 @@ func (c *Card) dispatch(cmd apdu.Command) ([]byte, uint16) {
 		c.pinJust = false
 		return c.selectApp(cmd)
 	}
+	if c.otpSelected {
+		return c.otpCommand(cmd)
+	}
 	if !c.selected {
 		// No application selected: the card knows no instruction but SELECT.
 		return nil, apdu.SWInsNotSupported

@@ -35,6 +35,16 @@ p11crypto() {
 step "key generation on the card (SO login)"
 p11crypto gen
 "$work/cryptocheck" pem "$d" || status=1
+# A card without GET METADATA (YubiKey before 5.3, standard PIV cards: the rig's card
+# profile, docs/virtual-card.md) finds a key by its certificate only: give each
+# generated key one, so that the next processes see them.
+case ${PCSC11_RIG_CARD:-yubikey-5.7} in
+yubikey-5.2 | yubikey-4.3 | yubikey-neo | piv)
+  step "certificates for the generated keys (the card has no GET METADATA)"
+  "$work/cryptocheck" certs "$d" | grep -v '^ok - '; [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  p11crypto putcerts
+  ;;
+esac
 
 step "signatures and digests through the module"
 p11crypto sign

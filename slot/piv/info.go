@@ -310,7 +310,13 @@ func (t *Token) Mechanisms() []slot.Mechanism {
 	add(ck.CKM_ECDH1_DERIVE, ecdhMin, ecMax, hw|ck.CKF_DERIVE|ecFlags)
 	// Key generation on the card (GENERATE ASYMMETRIC KEY PAIR; needs the management
 	// key, see keygen.go).
-	add(ck.CKM_RSA_PKCS_KEY_PAIR_GEN, 1024, rsaMax, hw|ck.CKF_GENERATE_KEY_PAIR)
+	// A standard PIV card generates RSA-2048 only (SP 800-78-4 dropped RSA-1024 for
+	// new keys); YubiKeys still make 1024.
+	rsaGenMin := ck.ULong(1024)
+	if !t.yubikey {
+		rsaGenMin = 2048
+	}
+	add(ck.CKM_RSA_PKCS_KEY_PAIR_GEN, rsaGenMin, rsaMax, hw|ck.CKF_GENERATE_KEY_PAIR)
 	add(ck.CKM_EC_KEY_PAIR_GEN, 256, ecMax, hw|ck.CKF_GENERATE_KEY_PAIR|ecFlags)
 	if t.atLeast(5, 7) {
 		add(ck.CKM_EC_EDWARDS_KEY_PAIR_GEN, 255, 255, hw|ck.CKF_GENERATE_KEY_PAIR)

@@ -5,6 +5,9 @@
 //
 //	cryptocheck pem DIR      DIR/<id>.pub -> DIR/<id>.pem (SubjectPublicKeyInfo)
 //	cryptocheck verify DIR   checks DIR/sigs.txt; writes DIR/<sig>.der for ECDSA
+//	cryptocheck certs DIR    DIR/<id>.pub of the generated keys (05..0c) -> DIR/<id>.der,
+//	                         a certificate for each from a throw-away CA (cards without
+//	                         GET METADATA find a key by its certificate)
 //
 // Output: "ok - ..." / "not ok - ..." lines; exit status 1 when a check failed.
 package main
@@ -17,11 +20,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	_ "crypto/sha1"
 	_ "crypto/sha256"
 	_ "crypto/sha512"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
@@ -32,6 +37,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	casn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -48,6 +54,8 @@ func main() {
 		err = writePEMs(os.Args[2])
 	case "verify":
 		err = verifyAll(os.Args[2])
+	case "certs":
+		err = writeCerts(os.Args[2])
 	default:
 		err = errors.New("unknown command " + os.Args[1])
 	}
@@ -130,6 +138,41 @@ func writePEMs(dir string) error {
 		if err := os.WriteFile(filepath.Join(dir, id+".pem"), out, 0o644); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// writeCerts issues a certificate for each generated key's public key (ids 05..0c).
+func writeCerts(dir string) error {
+	ca, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pub"))
+	for _, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), ".pub")
+		if n, err := strconv.ParseUint(id, 16, 8); err != nil || n < 5 {
+			continue // the demo keys have their certificates
+		}
+		pub, err := loadPub(dir, id)
+		if err != nil {
+			return err
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(time.Now().UnixNano()),
+			Subject:      pkix.Name{CommonName: "pcsc11 crypto check key " + id},
+			NotBefore:    time.Now().Add(-time.Hour),
+			NotAfter:     time.Now().Add(24 * time.Hour),
+		}
+		issuer := &x509.Certificate{Subject: pkix.Name{CommonName: "pcsc11 crypto check CA"}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, pub, ca)
+		if err != nil {
+			return fmt.Errorf("certificate for %s: %v", id, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, id+".der"), der, 0o644); err != nil {
+			return err
+		}
+		fmt.Printf("ok - certificate for key %s\n", id)
 	}
 	return nil
 }
