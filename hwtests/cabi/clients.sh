@@ -20,8 +20,9 @@ has() { # has NAME FILE STRING...: every STRING occurs in FILE
 }
 # What the token says it is depends on the rig's card profile (docs/conformance.md, What
 # differs per card): model and serial.
-case ${PCSC11_RIG_CARD:-yubikey-5.7} in
-yubikey-5.*) model="YubiKey ${PCSC11_RIG_CARD#yubikey-}" serial="serial num         : 12345678" ;;
+card=${PCSC11_RIG_CARD:-yubikey-5.7}
+case $card in
+yubikey-5.*) model="YubiKey ${card#yubikey-}" serial="serial num         : 12345678" ;;
 yubikey-4.3) model="YubiKey 4.3" serial="token label        : YubiKey PIV" ;;
 yubikey-neo) model="YubiKey NEO" serial="token label        : YubiKey PIV" ;;
 piv) model="token model        : PIV" serial="token label        : pcsc11 demo PIV Authentication" ;;
