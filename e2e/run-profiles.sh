@@ -14,17 +14,16 @@
 # Ends with "profiles: N passed, N failed, N skipped" and a non-zero status on failure.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../hwtests/profiles.sh
+. "$here/../hwtests/profiles.sh"
 profiles=("$@")
-if [[ ${#profiles[@]} == 0 ]]; then
-  profiles=(yubikey-5.4 yubikey-5.2 yubikey-4.3 yubikey-neo "piv:--pin-policy=global --mgmt-alg=aes192")
-fi
+[[ ${#profiles[@]} == 0 ]] && profiles=("${matrix_profiles[@]}")
 apps=(${E2E_PROFILE_APPS:-ssh nss openssl gnutls})
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for spec in "${profiles[@]}"; do
-  name=${spec%%:*}
-  flags=
-  [[ $spec == *:* ]] && flags=${spec#*:}
+  profile_spec "$spec"
+  name=$profile_name flags=$profile_flags
   echo "### profile $name ${flags:+($flags)}"
   start=$SECONDS
   extra=()

@@ -14,13 +14,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 go=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+# shellcheck source=../hwtests/profiles.sh
+. hwtests/profiles.sh
 profiles=("$@")
-if [[ ${#profiles[@]} == 0 ]]; then
-  # The standard PIV card with the Global PIN primary and an AES-192 management key:
-  # the login goes to reference 00, and the 24-byte management key is found by the
-  # witness probe (3DES refused first).
-  profiles=(yubikey-5.4 yubikey-5.2 yubikey-4.3 yubikey-neo "piv:--pin-policy=global --mgmt-alg=aes192")
-fi
+[[ ${#profiles[@]} == 0 ]] && profiles=("${matrix_profiles[@]}")
 export PCSC11_VPIV=${PCSC11_VPIV:-$PWD/build/pcsc11-vpiv}
 if [[ $(id -u) == 0 ]] && unshare --mount --net true 2>/dev/null; then
   export PCSC11_RIG_NAMESPACE=1
@@ -32,9 +29,8 @@ if [[ -z ${PCSC11_CACHE_DIR:-} ]]; then
 fi
 failed=()
 for spec in "${profiles[@]}"; do
-  name=${spec%%:*}
-  flags=
-  [[ $spec == *:* ]] && flags=${spec#*:}
+  profile_spec "$spec"
+  name=$profile_name flags=$profile_flags
   echo "=== profile $name ${flags:+($flags)}"
   start=$SECONDS
   if PCSC11_RIG_CARD=$name PCSC11_VPIV_ARGS="$flags" PCSC11_RIG_DIR=/tmp/pcsc11-rig-profile.$$ \
