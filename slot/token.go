@@ -94,6 +94,15 @@ type Token interface {
 	Close() error
 }
 
+// ClassFinder is implemented by tokens that can list the objects of one class without
+// reading what no object of that class needs (issue 17: a search for certificates or
+// keys, as ssh-keygen -D and NSS make, need not probe a PIV card's data objects).
+// ObjectsOfClass returns every object of Objects whose CKA_CLASS is class, in the order
+// of Objects; it may return more (the caller matches its template anyway).
+type ClassFinder interface {
+	ObjectsOfClass(class ck.ULong) ([]Object, error)
+}
+
 // LoginProber is implemented by tokens whose LoggedIn answers from their own record
 // (no card command; a reset of the card still ends it) and that can also ask the card.
 // ProbeLogin asks: one command, which tells a login lost without a reset too (another

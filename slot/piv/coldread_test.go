@@ -115,7 +115,16 @@ func sameAsCold(t *testing.T, m *testCard, stage string) {
 	}
 	sameListing(t, stage+": full list after searches", all, want)
 
-	run := openToken(t, m) // the full list first, as ssh-keygen -D and NSS do
+	byClass := openToken(t, m) // searches by class, as ssh-keygen -D and NSS make
+	for _, class := range []ck.ULong{ck.CKO_PUBLIC_KEY, ck.CKO_CERTIFICATE, ck.CKO_PRIVATE_KEY, ck.CKO_DATA, ck.CKO_SECRET_KEY} {
+		got, err := byClass.ObjectsOfClass(class)
+		if err != nil {
+			t.Fatalf("%s: ObjectsOfClass %#x: %v", stage, class, err)
+		}
+		sameListing(t, fmt.Sprintf("%s: search by class %#x", stage, class), ofClass(got, class), ofClass(want, class))
+	}
+
+	run := openToken(t, m) // the full list first
 	if run.disk == nil && run.hasSer {
 		t.Fatal("no disk cache on a card with a YubiKey serial")
 	}
@@ -170,6 +179,54 @@ func valuesOrRV(attrs slot.Attributes) slot.Attributes {
 		out[k] = v
 	}
 	return out
+}
+
+// ofClass is the part of objs of class.
+func ofClass(objs []slot.Object, class ck.ULong) []slot.Object {
+	var out []slot.Object
+	for _, o := range objs {
+		if o.Attrs[ck.CKA_CLASS] == class {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// TestObjectsOfClassAPDUs: a search for certificates or keys reads the user key slots
+// only, not the attestation slot nor the data objects; a search for data objects
+// reads everything (issue 17).
+func TestObjectsOfClassAPDUs(t *testing.T) {
+	for _, card := range []string{"yubikey-5.7", "piv"} {
+		c, err := vpiv.New(vpiv.Options{Profile: card, Serial: 12345678})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Provision("demo"); err != nil {
+			t.Fatal(err)
+		}
+		m := &testCard{c: c, mem: vpiv.NewMemory(c)}
+		tok := openToken(t, m)
+		from := len(m.sent)
+		certs, err := tok.ObjectsOfClass(ck.CKO_CERTIFICATE)
+		if err != nil || len(certs) != 4 {
+			t.Fatalf("%s: %d certificates, %v", card, len(certs), err)
+		}
+		for _, name := range trace(m, from) {
+			for _, bad := range []string{"GET METADATA F9", "GET DATA 5FFF01", "GET DATA 5FC102", "GET DATA 5FC107", "GET DATA 7E", "GET DATA 5FC106"} {
+				if name == bad {
+					t.Errorf("%s: a search for certificates sent %s", card, name)
+				}
+			}
+		}
+		from = len(m.sent)
+		if _, err := tok.ObjectsOfClass(ck.CKO_PUBLIC_KEY); err != nil || len(m.sent) != from {
+			t.Errorf("%s: the second class search read the card again (%d APDUs): %v", card, len(m.sent)-from, err)
+		}
+		data, err := tok.ObjectsOfClass(ck.CKO_DATA)
+		if err != nil || len(ofClass(data, ck.CKO_DATA)) == 0 {
+			t.Errorf("%s: no data objects: %v", card, err)
+		}
+	}
 }
 
 // coldToken opens the card as a program without a disk cache that reads every retired

@@ -164,20 +164,8 @@ func (t *Token) ensureKeys() error {
 	if t.objects != nil {
 		return nil
 	}
-	if len(t.keys) < len(slots) {
-		err := t.transact(func() error {
-			for _, s := range slots {
-				if t.keys[s.ref] == nil {
-					if err := t.loadSlot(s); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err // the slots read before the failure stay read
-		}
+	if err := t.ensureSlots(func(keySlot) bool { return true }); err != nil {
+		return err // the slots read before the failure stay read
 	}
 	objs := []slot.Object{}
 	for _, s := range slots {
@@ -188,6 +176,79 @@ func (t *Token) ensureKeys() error {
 	t.cache.Unlock()
 	return nil
 }
+
+// ensureSlots reads every key slot s with want(s) not read yet, in one transaction
+// (none when all were read). Caller holds t.mu.
+func (t *Token) ensureSlots(want func(keySlot) bool) error {
+	missing := false
+	for _, s := range slots {
+		missing = missing || (want(s) && t.keys[s.ref] == nil)
+	}
+	if !missing {
+		return nil
+	}
+	return t.transact(func() error {
+		for _, s := range slots {
+			if want(s) && t.keys[s.ref] == nil {
+				if err := t.loadSlot(s); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// ObjectsOfClass is slot.ClassFinder. Certificates and keys live in the user key slots
+// only: a search for them reads those (GET METADATA each, and the certificates), not
+// the attestation slot F9, whose certificate is a data object, nor the data objects
+// (5 short probes on a YubiKey, 9 on a standard PIV card). Any other class gets the
+// whole list.
+func (t *Token) ObjectsOfClass(class ck.ULong) ([]slot.Object, error) {
+	switch class {
+	case ck.CKO_CERTIFICATE, ck.CKO_PUBLIC_KEY, ck.CKO_PRIVATE_KEY:
+	default:
+		return t.Objects()
+	}
+	userSlot := func(s keySlot) bool { return s.ref != attestationRef }
+	for {
+		if out, ok := t.cachedOfClass(class, userSlot); ok {
+			return out, nil // read before: no wait for another thread's card exchange
+		}
+		// Read what is missing; a write by another thread in between forgets a slot
+		// again, and the next round reads it.
+		t.mu.Lock()
+		err := t.ensureSlots(userSlot)
+		t.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// cachedOfClass collects the objects of class from the key slots with want, if every
+// one of them was read (ok false otherwise).
+func (t *Token) cachedOfClass(class ck.ULong, want func(keySlot) bool) (out []slot.Object, ok bool) {
+	t.cache.RLock()
+	defer t.cache.RUnlock()
+	for _, s := range slots {
+		if !want(s) {
+			continue
+		}
+		k := t.keys[s.ref]
+		if k == nil {
+			return nil, false
+		}
+		for _, o := range k.objs {
+			if o.Attrs[ck.CKA_CLASS] == class {
+				out = append(out, o)
+			}
+		}
+	}
+	return out, true
+}
+
+var _ slot.ClassFinder = (*Token)(nil)
 
 // loadSlot reads key slot s and records it with its objects. Caller runs inside
 // transact.
