@@ -90,9 +90,14 @@ func tokenObject(tok slot.Token, key string) (slot.Object, bool, error) {
 
 // searchObjects returns the token objects a search for tmpl must look at: when the
 // template names a CKA_ID and the driver has an ObjectFinder, the objects with that
-// ID (on a PIV card: one key slot read, not the whole card); else every object. Any
+// ID (on a PIV card: one key slot read, not the whole card); when it names a class
+// and the driver has a ClassFinder, the objects of that class (classSearch); else
+// every object. Any
 // further CKA_ID in the template only narrows the result, which matches checks.
 func searchObjects(tok slot.Token, tmpl []Attr) ([]slot.Object, error) {
+	if objs, ok, err := classSearch(tok, tmpl); ok {
+		return objs, err
+	}
 	if f, ok := tok.(slot.ObjectFinder); ok {
 		for _, a := range tmpl {
 			if a.Type == ck.CKA_ID {
