@@ -116,7 +116,7 @@ func sameAsCold(t *testing.T, m *testCard, stage string) {
 	sameListing(t, stage+": full list after searches", all, want)
 
 	byClass := openToken(t, m) // searches by class, as ssh-keygen -D and NSS make
-	for _, class := range []ck.ULong{ck.CKO_PUBLIC_KEY, ck.CKO_CERTIFICATE, ck.CKO_PRIVATE_KEY, ck.CKO_DATA, ck.CKO_SECRET_KEY} {
+	for _, class := range []ck.ULong{ck.CKO_PUBLIC_KEY, ck.CKO_CERTIFICATE, ck.CKO_PRIVATE_KEY, ck.CKO_DATA, ck.CKO_SECRET_KEY, 0xCE534353} {
 		got, err := byClass.ObjectsOfClass(class)
 		if err != nil {
 			t.Fatalf("%s: ObjectsOfClass %#x: %v", stage, class, err)
@@ -221,6 +221,10 @@ func TestObjectsOfClassAPDUs(t *testing.T) {
 		from = len(m.sent)
 		if _, err := tok.ObjectsOfClass(ck.CKO_PUBLIC_KEY); err != nil || len(m.sent) != from {
 			t.Errorf("%s: the second class search read the card again (%d APDUs): %v", card, len(m.sent)-from, err)
+		}
+		from = len(m.sent)
+		if trust, err := tok.ObjectsOfClass(0xCE534353); len(trust) != 0 || err != nil || len(m.sent) != from { // CKO_NSS_TRUST
+			t.Errorf("%s: a search for NSS trust objects: %v %v, %d APDUs", card, objKeys(trust), err, len(m.sent)-from)
 		}
 		data, err := tok.ObjectsOfClass(ck.CKO_DATA)
 		if err != nil || len(ofClass(data, ck.CKO_DATA)) == 0 {

@@ -202,13 +202,16 @@ func (t *Token) ensureSlots(want func(keySlot) bool) error {
 // ObjectsOfClass is slot.ClassFinder. Certificates and keys live in the user key slots
 // only: a search for them reads those (GET METADATA each, and the certificates), not
 // the attestation slot F9, whose certificate is a data object, nor the data objects
-// (5 short probes on a YubiKey, 9 on a standard PIV card). Any other class gets the
-// whole list.
+// (5 short probes on a YubiKey, 9 on a standard PIV card). A search for data objects
+// gets the whole list; one for any other class (NSS asks for its trust objects,
+// CKO_NSS_TRUST) finds nothing without a command: this driver makes no such objects.
 func (t *Token) ObjectsOfClass(class ck.ULong) ([]slot.Object, error) {
 	switch class {
 	case ck.CKO_CERTIFICATE, ck.CKO_PUBLIC_KEY, ck.CKO_PRIVATE_KEY:
-	default:
+	case ck.CKO_DATA:
 		return t.Objects()
+	default:
+		return nil, nil
 	}
 	userSlot := func(s keySlot) bool { return s.ref != attestationRef }
 	for {
