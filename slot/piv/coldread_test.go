@@ -46,14 +46,7 @@ func TestCachesAgainstColdRead(t *testing.T) {
 
 func coldReadCase(t *testing.T, card, provision string) {
 	cacheOn(t)
-	c, err := vpiv.New(vpiv.Options{Profile: card, Serial: 12345678})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Provision(provision); err != nil {
-		t.Fatal(err)
-	}
-	m := &testCard{c: c, mem: vpiv.NewMemory(c)}
+	m := provisionedCard(t, vpiv.Options{Profile: card, Serial: 12345678}, provision)
 	sameAsCold(t, m, "first run")
 	sameAsCold(t, m, "second run (disk cache filled)")
 
@@ -84,6 +77,19 @@ func coldReadCase(t *testing.T, card, provision string) {
 		return tok.putData(0x5FC101, nil)
 	})
 	sameAsCold(t, m, "after keys generated and a certificate deleted")
+}
+
+// provisionedCard is a virtual card of opts with provision loaded.
+func provisionedCard(t *testing.T, opts vpiv.Options, provision string) *testCard {
+	t.Helper()
+	c, err := vpiv.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Provision(provision); err != nil {
+		t.Fatal(err)
+	}
+	return &testCard{c: c, mem: vpiv.NewMemory(c)}
 }
 
 // sameAsCold is one run of a program: a token as a new process opens it (disk cache
@@ -197,15 +203,7 @@ func ofClass(objs []slot.Object, class ck.ULong) []slot.Object {
 // reads everything (issue 17).
 func TestObjectsOfClassAPDUs(t *testing.T) {
 	for _, card := range []string{"yubikey-5.7", "piv"} {
-		c, err := vpiv.New(vpiv.Options{Profile: card, Serial: 12345678})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Provision("demo"); err != nil {
-			t.Fatal(err)
-		}
-		m := &testCard{c: c, mem: vpiv.NewMemory(c)}
-		tok := openToken(t, m)
+		tok, m := profileToken(t, vpiv.Options{Profile: card, Serial: 12345678})
 		from := len(m.sent)
 		certs, err := tok.ObjectsOfClass(ck.CKO_CERTIFICATE)
 		if err != nil || len(certs) != 4 {

@@ -91,14 +91,7 @@ func TestKeyHistoryBoundsRetiredReads(t *testing.T) {
 		// PIV data object (CKO_DATA), not to bound the retired slots.
 		{"demo+retired+keyhistory", false, nil, 3, true},
 	} {
-		c, err := vpiv.New(vpiv.Options{Serial: 12345678})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Provision(tc.profile); err != nil {
-			t.Fatal(err)
-		}
-		m := &testCard{c: c, mem: vpiv.NewMemory(c)}
+		m := provisionedCard(t, vpiv.Options{Serial: 12345678}, tc.profile)
 		if tc.history != nil {
 			writeObjectRaw(t, m, objKeyHistory, tc.history)
 		}

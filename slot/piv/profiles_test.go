@@ -13,14 +13,7 @@ import (
 // profileToken opens a token on a demo-provisioned virtual card of profile name.
 func profileToken(t *testing.T, opts vpiv.Options) (*Token, *testCard) {
 	t.Helper()
-	c, err := vpiv.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Provision("demo"); err != nil {
-		t.Fatal(err)
-	}
-	m := &testCard{c: c, mem: vpiv.NewMemory(c)}
+	m := provisionedCard(t, opts, "demo")
 	return openToken(t, m), m
 }
 

@@ -501,15 +501,7 @@ func TestProbeLogin(t *testing.T) {
 
 // TestDemoProfile runs against the virtual card's own demo provisioning.
 func TestDemoProfile(t *testing.T) {
-	c, err := vpiv.New(vpiv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Provision("demo"); err != nil {
-		t.Fatal(err)
-	}
-	m := &testCard{c: c, mem: vpiv.NewMemory(c)}
-	tok := openToken(t, m)
+	tok, m := profileToken(t, vpiv.Options{})
 	info, err := tok.Info()
 	if err != nil {
 		t.Fatal(err)
