@@ -64,7 +64,7 @@ demo: deps build
 	@bash scripts/demo.sh
 
 # Side-by-side measurement of pcsc11, OpenSC and ykcs11 against the virtual card
-# (issue 10; needs root for its private pcscd): rewrites docs/performance.md and
+# (needs root for its private pcscd): rewrites docs/performance.md and
 # docs/performance.png.
 bench: build
 	bash bench/run.sh

@@ -18,7 +18,7 @@ import (
 // is replaced by its length; headers and status words always stay, since they are
 // what a trace is read for.
 //
-// Secrets covered (DESIGN.md, issue 18):
+// Secrets covered (DESIGN.md, "Rules at the C boundary"):
 //   - command data: VERIFY (PIN), CHANGE REFERENCE DATA (old and new PIN or PUK),
 //     RESET RETRY COUNTER (PUK, new PIN), IMPORT KEY (private key), SET MANAGEMENT
 //     KEY, GENERAL AUTHENTICATE with the management key 9B (witness, challenge,

@@ -32,7 +32,7 @@ func absent(t *testing.T, log string, secrets map[string][]byte) {
 	}
 }
 
-// The defect of issue 18: on a card with a PIN-protected management key (ykman
+// A defect found once: on a card with a PIN-protected management key (ykman
 // --protect: PRINTED 5FC109 = 53 { 88 { 89 key } }), the answer to GET DATA 5FC109 was
 // traced in clear. It, and every other object that can hold a secret, is hidden.
 func TestRedactorHidesSecretObjects(t *testing.T) {

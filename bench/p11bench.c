@@ -1,5 +1,5 @@
 /*
- * p11bench — measures a PKCS#11 module against the virtual PIV card (issue 10).
+ * p11bench — measures a PKCS#11 module against the virtual PIV card (docs/performance.md).
  *
  *   p11bench --module SO --scenario S1|S2|S3|S4|S5|S6|S9|S10 [--variant V] --reader SUBSTR
  *            --control SOCK [--reader SUBSTR2 --control SOCK2] [--n N] [--threads T]

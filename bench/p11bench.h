@@ -1,5 +1,5 @@
 /*
- * p11bench.h — shared declarations of the PKCS#11 measurement harness (issue 10).
+ * p11bench.h — shared declarations of the PKCS#11 measurement harness.
  *
  * The harness is C on purpose: a Go program cannot dlopen libpcsc11.so (one Go runtime
  * per process), and a C host is what Firefox, ssh and p11-kit are. PKCS#11 types come

@@ -1,5 +1,5 @@
 /*
- * p11bench_idle.c — the scenarios of a long-lived NSS host (issue 17):
+ * p11bench_idle.c — the scenarios of a long-lived NSS host:
  *
  * S9  a TLS client-certificate session as NSS runs it. What NSS calls was recorded
  *     with pcsc11's per-call log (PCSC11_DEBUG=1) under tstclnt; per handshake it

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh — the measurement rig of issue 10 (`make bench`).
+# bench/run.sh — the measurement rig behind docs/performance.md (`make bench`).
 #
 # Runs bench/p11bench against pcsc11 (build/libpcsc11.so), OpenSC (opensc-pkcs11.so)
 # and Yubico's ykcs11 (libykcs11.so), all talking to the same virtual PIV card
@@ -145,8 +145,9 @@ nssdb() {
 	echo "$db"
 }
 
-# economy_phase: S7-S10 (issue 17) on the demo card and on cards with certificates in
-# retired slots, without and with a Key History Object; S7/S8 cold and warm.
+# economy_phase: S7-S10 (docs/performance.md) on the demo card and on cards with
+# certificates in retired slots, without and with a Key History Object; S7/S8 cold and
+# warm.
 economy_phase() {
 	local runs=$1 card profile args label so name r mode db sfx prof
 	mkdir -p "$out/cache"

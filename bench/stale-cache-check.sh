@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/stale-cache-check.sh — does a module's disk cache notice a certificate that
-# another program re-issued for the same key? (issue 17; docs/performance.md, S7/S8)
+# another program re-issued for the same key? (docs/performance.md, S7/S8)
 #
 # Reads the 9A certificate through OpenSC with its file cache on (filling the cache),
 # re-issues the certificate for the same public key through pcsc11 (another program,

@@ -327,7 +327,7 @@ const (
 	CKD_NULL ULong = 0x1
 )
 
-// Appended by the crypto helper (issue 5): C_DigestKey's answer for a key whose value
+// C_DigestKey's answer for a key whose value
 // cannot be digested (pkcs11t.h, next to CKR_KEY_FUNCTION_NOT_PERMITTED 0x68).
 const (
 	CKR_KEY_INDIGESTIBLE ULong = 0x067

@@ -103,7 +103,7 @@ change_pin() {
 
 if [[ -e $provider ]]; then
 	# pkcs11-provider refuses to log in while the token says CKF_USER_PIN_TO_BE_CHANGED,
-	# which pcsc11 reports truthfully for the factory PIN (issue 7; OpenSC and ykcs11 do
+	# which pcsc11 reports truthfully for the factory PIN (OpenSC and ykcs11 do
 	# not). Do what a user must: change the PIN first, and restore it afterwards.
 	printf '%s' 246810 >"$WORK/pin.new"
 	if change_pin "$WORK/pin" "$WORK/pin.new"; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Personalization through PKCS#11 alone, with pkcs11-tool on libpcsc11.so (issue 7):
+# Personalization through PKCS#11 alone, with pkcs11-tool on libpcsc11.so:
 # a wrong SO credential changes nothing; C_InitToken resets the card with a label;
 # C_InitPIN (PUK SO) sets the PIN; C_GenerateKeyPair for RSA-2048, P-256, P-384 and
 # Ed25519; a certificate written with C_CreateObject; then a signature verifies, and
@@ -183,10 +183,10 @@ else
 	ok "after pcsc11 delete nothing with CKA_ID 01 is left"
 fi
 
-# Issue 18: C_InitToken with the PUK leaves a random management key stored PIN-protected
-# (ykman's --protect layout, PRINTED 5FC109 = 88 { 89 key }); a user's key generation
-# then reads it with GET DATA 5FC109. Under `pcsc11 trace`, that answer is redacted, and
-# no PIN or PUK appears (ASCII hex of 123456 and 87654321).
+# No secret in a trace: C_InitToken with the PUK leaves a random management key stored
+# PIN-protected (ykman's --protect layout, PRINTED 5FC109 = 88 { 89 key }); a user's key
+# generation then reads it with GET DATA 5FC109. Under `pcsc11 trace`, that answer is
+# redacted, and no PIN or PUK appears (ASCII hex of 123456 and 87654321).
 if check "pkcs11-tool --init-token with the PUK (leaves a PIN-protected management key)" \
 	p11 --init-token --so-pin 87654321 --label "pcsc11 protected"; then
 	if "$cli" trace --log "$WORK/protected.trace" -- pkcs11-tool --module "$M" --login --pin 123456 \

@@ -19,7 +19,7 @@ else
 fi
 
 # Exactly the keys a user can authenticate with: the demo card's four (9A, 9C, 9D,
-# 9E), not the YubiKey attestation key F9, which signs only attestations (issue 16).
+# 9E), not the YubiKey attestation key F9, which signs only attestations.
 nkeys=$(grep -c '^ssh-\|^ecdsa-' "$WORK/keys.pub")
 if [[ $nkeys == 4 ]]; then
 	ok "ssh-keygen -D offers exactly the 4 keys a user can sign with (no attestation key)"

@@ -6,7 +6,7 @@ import (
 )
 
 // contextLoginer is offered by a driver that keeps the card to itself from the VERIFY
-// of C_Login(CKU_CONTEXT_SPECIFIC) to the key operation that follows (issue 5: for a
+// of C_Login(CKU_CONTEXT_SPECIFIC) to the key operation that follows (for a
 // CKA_ALWAYS_AUTHENTICATE key no other program's command may come between the two,
 // and the PIN goes to the card in the operation's transaction). The driver's next
 // private-key operation ends that transaction; release ends it when the operation

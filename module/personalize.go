@@ -5,7 +5,8 @@ import (
 	"github.com/pcsc11/pcsc11/slot"
 )
 
-// Personalization through PKCS#11 (issue 7): the module checks session state, open
+// Personalization through PKCS#11 (C_InitToken, C_InitPIN, C_SetPIN, key generation
+// and object writes; docs/personalization.md): the module checks session state, open
 // sessions and session objects (what only it knows) and hands the rest to the token's
 // slot.Personalizer, whose contract is in slot/personalize.go. Tokens without one
 // answer CKR_FUNCTION_NOT_SUPPORTED.

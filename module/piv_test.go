@@ -279,12 +279,12 @@ func loggedInLibrary(t *testing.T, opts vpiv.Options, provision string) (*module
 	return l, c, tc, h
 }
 
-// TestIdlePollingThroughTheModule (issue 17, S9/S10): a host polling slot, token and
-// session information while logged in, as NSS does before TLS records and every
-// second, costs the card nothing with the PIN cache (the default); another program
-// selecting another application is then healed by the next signature (the cached PIN
-// verified again). With PCSC11_PIN_CACHE=off every C_GetSessionInfo asks the card, so
-// that the same loss turns the session public at once (docs/pin-cache.md).
+// TestIdlePollingThroughTheModule (docs/performance.md, S9/S10): a host polling slot,
+// token and session information while logged in, as NSS does before TLS records and
+// every second, costs the card nothing with the PIN cache (the default); another
+// program selecting another application is then healed by the next signature (the
+// cached PIN verified again). With PCSC11_PIN_CACHE=off every C_GetSessionInfo asks the
+// card, so that the same loss turns the session public at once (docs/pin-cache.md).
 func TestIdlePollingThroughTheModule(t *testing.T) {
 	for _, policy := range []string{"session", "off"} {
 		t.Run(policy, func(t *testing.T) {

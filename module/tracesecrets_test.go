@@ -23,13 +23,14 @@ import (
 	"github.com/pcsc11/pcsc11/vpiv"
 )
 
-// TestTraceHoldsNoSecret (issue 18): every flow that touches a secret runs through the
-// module with PCSC11_DEBUG=apdu and PCSC11_LOG set, and the whole log (module lines
-// and APDU trace) is searched for every secret used: PINs (login, C_SetPIN, context
-// login, C_InitPIN), PUKs (SO login, PUK change, C_InitToken), management keys (plain:
-// SO login, change, keygen and import, C_InitToken; PIN-protected: the ykman --protect
-// layout C_InitToken leaves, used by a user's keygen and import), imported private
-// keys (EC scalar, RSA private parts), the ECDH shared secret and RSA decryptions.
+// TestTraceHoldsNoSecret: no secret may reach a log (DESIGN.md). Every flow that
+// touches a secret runs through the module with PCSC11_DEBUG=apdu and PCSC11_LOG set,
+// and the whole log (module lines and APDU trace) is searched for every secret used:
+// PINs (login, C_SetPIN, context login, C_InitPIN), PUKs (SO login, PUK change,
+// C_InitToken), management keys (plain: SO login, change, keygen and import,
+// C_InitToken; PIN-protected: the ykman --protect layout C_InitToken leaves, used by a
+// user's keygen and import), imported private keys (EC scalar, RSA private parts), the
+// ECDH shared secret and RSA decryptions.
 //
 // The card is the in-process virtual card behind reader.Traced, which gives it the
 // trace a pcsc-lite connection has.
@@ -204,7 +205,7 @@ func TestTraceHoldsNoSecret(t *testing.T) {
 	must(t, "C_CloseSession", l.CloseSession(h))
 	must(t, "C_InitToken(PUK)", l.InitToken(0, []byte("aS9dF2gh"), "traced"))
 
-	// 7. The defect of issue 18: a user with a PIN generates and imports keys; the
+	// 7. A defect found once: a user with a PIN generates and imports keys; the
 	// driver reads the protected management key from PRINTED.
 	h, rv = l.OpenSession(0, ck.CKF_SERIAL_SESSION|ck.CKF_RW_SESSION)
 	must(t, "C_OpenSession", rv)

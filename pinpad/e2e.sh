@@ -70,7 +70,7 @@ if [ -x "$vpiv" ] && "$vpiv" --help 2>&1 | grep -q -- -pinpad-port && [ -f "$ope
 	login | grep -q CKR_FUNCTION_CANCELED || { echo "e2e: cancel not reported" >&2; exit 1; }
 	login | grep -q CKR_FUNCTION_CANCELED || { echo "e2e: timeout not reported" >&2; exit 1; }
 	echo "e2e: OpenSC PKCS#11 login through the PIN pad of $vpiv: ok"
-	# pcsc11's own module through the same pad (issue 8 item 2).
+	# pcsc11's own module through the same pad.
 	if [ -f "${PCSC11_MODULE:-$root/build/libpcsc11.so}" ]; then
 		PCSC11_PLAIN_READER=$plain_reader sh "$here/e2e_module.sh" "$sock"
 	else

@@ -1,5 +1,5 @@
 #!/bin/sh
-# pcsc11's own PKCS#11 module through the test PIN-pad reader (issue 8, item 2), with
+# pcsc11's own PKCS#11 module through the test PIN-pad reader, with
 # pkcs11-tool as the application. Run by e2e.sh inside its namespaces, with pcscd up,
 # the PIN-pad card (demo keys, PIN 123456) behind the control socket $1 and a vpcd
 # reader registered beside it. Checks:

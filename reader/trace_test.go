@@ -128,7 +128,7 @@ func TestTracedCard(t *testing.T) {
 	}
 }
 
-// Issue 18's defect: a PIN-protected management key (ykman --protect, PRINTED 5FC109 =
+// A defect found once: a PIN-protected management key (ykman --protect, PRINTED 5FC109 =
 // 53 { 88 { 89 key } }) read back during a key generation by a user with a PIN was
 // traced in clear; so was the PUT DATA that writes it.
 func TestTraceHidesProtectedManagementKey(t *testing.T) {

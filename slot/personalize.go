@@ -3,7 +3,7 @@ package slot
 import "github.com/pcsc11/pcsc11/ck"
 
 // Personalizer is implemented by tokens that can be personalized through PKCS#11
-// (issue 7). The module finds it with a type assertion on a Token:
+// (docs/personalization.md). The module finds it with a type assertion on a Token:
 //
 //	if p, ok := tok.(slot.Personalizer); ok { ... } else { CKR_FUNCTION_NOT_SUPPORTED }
 //

@@ -114,7 +114,7 @@ type LoginProber interface {
 }
 
 // ObjectFinder is implemented by tokens that can answer for some of their objects
-// without reading the whole card (issue 10: a search by CKA_ID, or a lookup by handle,
+// without reading the whole card (a host's search by CKA_ID, or a lookup by handle,
 // reads only what it names). The module finds it with a type assertion on a Token and
 // falls back to Objects. Both methods give exactly what Objects would (same objects,
 // same attributes, the same values the module hides until login); they only read less.

@@ -95,7 +95,7 @@ func TestGoals(t *testing.T) {
 	}
 	for _, v := range vs {
 		if strings.HasPrefix(v.goal, "S1 ") {
-			t.Errorf("S1 has no goal any more (issue 17): %+v", v)
+			t.Errorf("S1 has no goal (it pays for the label and SO flags): %+v", v)
 		}
 	}
 	if v := find("S7 cold ≤ 0.6× OpenSC, demo card"); v.result != "met" || v.measured != "20 vs 35 (0.57×)" {

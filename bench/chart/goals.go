@@ -18,7 +18,7 @@ func pass(ok bool) string {
 }
 
 // apduScenarios are the rows compared for "no more APDUs than the better of the others".
-// S1 has no such goal any more (issue 17): pcsc11 reports the label C_InitToken wrote
+// S1 has no such goal: pcsc11 reports the label C_InitToken wrote
 // and the SO flags, which ykcs11 does not, and that costs three APDUs.
 var apduScenarios = []struct {
 	name, sc, cs string
@@ -96,7 +96,7 @@ func checkGoals(res *results, self string, mods []module) []verdict {
 	return out
 }
 
-// economyGoals are issue 17's: listing everything (S7, S8) cold at most 0.6× OpenSC's
+// economyGoals: listing everything (S7, S8) cold at most 0.6× OpenSC's
 // APDUs on every card and warm at most 10 on the demo card; a second TLS handshake
 // costs only its signature and a record nothing (S9); an idle logged-in host costs
 // nothing (S10).

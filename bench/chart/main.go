@@ -1,6 +1,6 @@
 // Command chart turns bench/p11bench's JSON lines into the results part of
 // docs/performance.md (tables with the modules side by side, medians, ratios to the
-// best, the goals of issue 10) and a PNG chart. Standard library only: the chart is
+// best, the goals in goals.go) and a PNG chart. Standard library only: the chart is
 // drawn with image/png and a built-in bitmap font.
 //
 //	chart -in results.jsonl -md docs/performance.md -png docs/performance.png \

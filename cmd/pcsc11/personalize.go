@@ -18,7 +18,7 @@ import (
 	"github.com/pcsc11/pcsc11/slot/piv"
 )
 
-// Personalization commands (issue 7): the same driver calls the module makes for
+// Personalization commands: the same driver calls the module makes for
 // C_InitToken, C_InitPIN, C_SetPIN, C_GenerateKeyPair, C_CreateObject and
 // C_DestroyObject, so what the CLI does a PKCS#11 application could do too
 // (docs/personalization.md has the credentials and APDUs of each).

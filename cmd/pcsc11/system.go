@@ -14,12 +14,10 @@ import (
 
 func openPCSC() (reader.Backend, error) { return reader.NewPCSC() }
 
-// pivDriver opens the PIV token the way the module should: a reader that announces
-// FEATURE_VERIFY_PIN_DIRECT gives the token CKF_PROTECTED_AUTHENTICATION_PATH
-// (issue 8). A failed feature query is a plain reader.
+// pivDriver opens the PIV token as the module does; Open itself asks the reader
+// for a PIN pad (FEATURE_VERIFY_PIN_DIRECT gives CKF_PROTECTED_AUTHENTICATION_PATH).
 func pivDriver(c reader.Card, name string) (slot.Token, error) {
-	fs, _ := reader.Features(c)
-	return piv.Open(c, name, piv.Options{ProtectedAuthPath: fs.PINPad()})
+	return piv.Open(c, name, piv.Options{})
 }
 
 // directCard is an SCARD_SHARE_DIRECT connection: it reaches a reader's SCardControl

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real clients load build/libpcsc11.so against the demo card (issue 4, item 8):
+# Real clients load build/libpcsc11.so against the demo card:
 # pkcs11-tool -L -O -T, and GnuTLS's p11tool --list-all / --list-all-certs (GnuTLS
 # passes CKF_LIBRARY_CANT_CREATE_OS_THREADS, which the module accepts). Run it inside
 # the rig: hwtests/rig.sh run bash hwtests/cabi/clients.sh

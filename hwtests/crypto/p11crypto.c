@@ -2,7 +2,7 @@
  * p11crypto: drives libpcsc11.so (dlopen) through every signature, decryption,
  * derivation and digest mechanism the token advertises, on every key of the virtual
  * card, and leaves the results in files that independent verifiers (OpenSSL, Go's
- * crypto: see run.sh) check. Issue 5, "Check".
+ * crypto: see run.sh) check, so that no mechanism is only checked by ourselves.
  *
  *   p11crypto MODULE DIR gen      SO login; one key pair per type in retired slots
  *   p11crypto MODULE DIR sign     signatures + digests  -> DIR/sigs.txt, DIR/digests.txt
@@ -339,7 +339,7 @@ static const struct hashdef {
 };
 #define NHASH (sizeof hashes / sizeof hashes[0])
 
-static const unsigned char msg[] = "pcsc11 issue 5: every mechanism, every key, checked by OpenSSL and Go";
+static const unsigned char msg[] = "pcsc11: every mechanism, every key, checked by OpenSSL and Go";
 #define MSGLEN (sizeof msg - 1)
 static unsigned char digest_of[NHASH][64];
 static FILE *sigs;
@@ -609,7 +609,7 @@ static void check_apdus(struct key *k, CK_MECHANISM_TYPE mt, const char *name) {
 
 static CK_C_SessionCancel session_cancel;
 
-/* check_rules: the operation-state rules of issue 5 (spec 5.2, 5.11-5.13) on one RSA key. */
+/* check_rules: the operation-state rules (spec 5.2, 5.11-5.13) on one RSA key. */
 static void check_rules(struct key *k) {
 	unsigned char buf[1024];
 	CK_ULONG bl = sizeof buf;

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Issue 5's Check, against the virtual card inside the rig (scripts/hw-suite.sh):
-# every signature mechanism on every key type and size the card has (the demo keys plus
-# RSA-1024/2048/3072/4096, P-256, P-384, Ed25519 and X25519 generated once per run in
-# retired slots, CKA_ID 05..0c) is made through libpcsc11.so by the C harness
-# p11crypto.c and verified by OpenSSL (`openssl pkeyutl -verify`) and by Go's crypto
-# (cryptocheck/); OpenSSL encrypts with PKCS#1 v1.5, OAEP (every hash, MGF1 variants,
-# labels) and raw RSA, and the module must decrypt it; ECDH on the card must agree with
-# an OpenSSL peer; then `pkcs11-tool --test`.
+# Every mechanism checked by independent verifiers, against the virtual card inside the
+# rig (scripts/hw-suite.sh): every signature mechanism on every key type and size the
+# card has (the demo keys plus RSA-1024/2048/3072/4096, P-256, P-384, Ed25519 and X25519
+# generated once per run in retired slots, CKA_ID 05..0c) is made through libpcsc11.so
+# by the C harness p11crypto.c and verified by OpenSSL (`openssl pkeyutl -verify`) and
+# by Go's crypto (cryptocheck/); OpenSSL encrypts with PKCS#1 v1.5, OAEP (every hash,
+# MGF1 variants, labels) and raw RSA, and the module must decrypt it; ECDH on the card
+# must agree with an OpenSSL peer; then `pkcs11-tool --test`.
 #
 #   hwtests/rig.sh run bash hwtests/crypto/run.sh [MODULE]
 #

@@ -142,7 +142,7 @@ func (t *Token) writeProtectedKey(key []byte) error {
 }
 
 // ensureAdmin makes sure the card holds a management-key authentication before a
-// write: an SO login with the management key, or (issue 7, as ykcs11 allows) a user
+// write: an SO login with the management key, or (as ykcs11 allows) a user
 // login on a card whose management key is PIN-protected, in which case the key is
 // read from PRINTED and used once. Caller runs inside transact.
 func (t *Token) ensureAdmin() error {

@@ -18,15 +18,16 @@ import (
 	"github.com/pcsc11/pcsc11/vpiv"
 )
 
-// TestCachesAgainstColdRead (issue 17): whatever the driver keeps — the disk cache of
-// certificates across processes, the per-slot records of one token, the search by
-// CKA_ID and the lookup by object that read one slot, the Key History shortcut, the SO
-// and PIN flags answered from state — every run gives the same objects, with the same
-// attributes, and the same token information as a cold read of the card (a fresh
-// token, no disk cache, every slot and every retired container read). On every card
-// profile of the virtual card, with certificates in retired slots without and with a
-// Key History Object, through two runs, then after another program re-issued a
-// certificate for the same key, and after it generated keys and deleted a certificate.
+// TestCachesAgainstColdRead: a cache may save APDUs, never change an answer. Whatever
+// the driver keeps — the disk cache of certificates across processes, the per-slot
+// records of one token, the search by CKA_ID and the lookup by object that read one
+// slot, the Key History shortcut, the SO and PIN flags answered from state — every run
+// gives the same objects, with the same attributes, and the same token information as a
+// cold read of the card (a fresh token, no disk cache, every slot and every retired
+// container read). On every card profile of the virtual card, with certificates in
+// retired slots without and with a Key History Object, through two runs, then after
+// another program re-issued a certificate for the same key, and after it generated keys
+// and deleted a certificate.
 //
 // Not covered, by design (docs/performance.md): a card whose Key History Object
 // another program left behind the certificates it wrote — on a card without GET

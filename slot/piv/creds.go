@@ -61,12 +61,13 @@ func (t *Token) changeRef(ref byte, oldBlk, newBlk []byte) error {
 	return err
 }
 
-// loginPUK is the SO login by PUK (issue 7): CHANGE REFERENCE DATA on the PUK with the
-// same old and new value proves the PUK and changes nothing but the retry counter (a
-// wrong PUK costs a try, as any PUK check does). PIV has no security status for the
-// PUK, so the PUK is kept for the commands that need it, C_InitPIN and C_SetPIN: in
-// locked memory outside the Go heap (package secret, as the PIN cache keeps the PIN),
-// wiped on Logout, Close, C_InitToken, a new login, and when the card refuses it.
+// loginPUK is the SO login by PUK (C_InitToken and C_InitPIN need the PUK): CHANGE
+// REFERENCE DATA on the PUK with the same old and new value proves the PUK and changes
+// nothing but the retry counter (a wrong PUK costs a try, as any PUK check does). PIV
+// has no security status for the PUK, so the PUK is kept for the commands that need it,
+// C_InitPIN and C_SetPIN: in locked memory outside the Go heap (package secret, as the
+// PIN cache keeps the PIN), wiped on Logout, Close, C_InitToken, a new login, and when
+// the card refuses it.
 func (t *Token) loginPUK(puk []byte) error {
 	blk, err := pinBlock(puk)
 	if err != nil {
@@ -128,7 +129,7 @@ func (t *Token) InitPIN(pin []byte) error {
 			}
 		}
 		// The PUK we hold was refused (changed or blocked by another program): never
-		// send it again (issue 6: no replay of a rejected credential).
+		// send it again: a rejected credential is never replayed, each try costs a retry.
 		t.forgetPUK()
 		if rerr := refError(err, "PUK"); slot.RV(rerr) == ck.CKR_PIN_LOCKED {
 			return rerr

@@ -30,7 +30,7 @@ func TestLoginPUK(t *testing.T) {
 	if tok.soLoggedIn {
 		t.Error("a PUK login is not a management-key login")
 	}
-	// Held like the cached PIN (issue 18): in locked memory outside the Go heap, and
+	// Held like the cached PIN: in locked memory outside the Go heap, and
 	// wiped, not merely dropped, at logout.
 	held := tok.soPUK
 	if !bytes.Equal(held.Bytes(), []byte(defaultPUKStr)) || (runtime.GOOS == "linux" && !held.Locked()) {

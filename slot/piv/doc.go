@@ -49,7 +49,7 @@
 //     OID or the curve-name string; ykcs11 gives the OID).
 //   - CKA_PRIVATE and CKA_ALWAYS_AUTHENTICATE follow the key's PIN policy from metadata,
 //     else SP 800-73-4 (9E needs no PIN, 9C needs it before every use).
-//   - LoggedIn sends nothing (issue 17: NSS asks before every TLS record and every
+//   - LoggedIn sends nothing (NSS asks before every TLS record and every
 //     second while idle). A login lost without a reset (another program selected
 //     another application) is found by the next operation the card refuses, or by
 //     ProbeLogin, which the module uses when it has no cached PIN. Nothing

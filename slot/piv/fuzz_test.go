@@ -16,8 +16,9 @@ import (
 )
 
 // The PIV object parsers take what a card answers, and a card may be broken or hostile
-// (issue 6): for any input they return a value or an error, never panic, and never
-// read past what they were given (the fuzzer's race/bounds checks catch that).
+// (a hostile answer is an error, never a panic or an out-of-bounds read): for any input
+// they return a value or an error, never panic, and never read past what they were
+// given (the fuzzer's race/bounds checks catch that).
 
 func seedCert(f *testing.F) []byte {
 	f.Helper()

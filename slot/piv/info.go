@@ -190,8 +190,8 @@ func allZero(b []byte) bool {
 // (changesPINFacts); a reset of the card, seen by PC/SC when this call's transaction
 // begins, ends the login (transact). What another program does without resetting the
 // card (wrong PINs, another application selected) is seen once the login is found lost:
-// by the next operation that needs it, which the card refuses. (Issue 17, S10: an idle
-// logged-in host costs 0 APDUs a minute instead of 60.)
+// by the next operation that needs it, which the card refuses. (docs/performance.md,
+// S10: an idle logged-in host costs 0 APDUs a minute instead of 60.)
 func (t *Token) userPINFlags() (ck.ULong, error) {
 	if t.loggedIn && t.pinFlagsKnown {
 		return t.pinFlagsCache, nil

@@ -24,7 +24,7 @@ var (
 	defaultMgmKey = []byte{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8}
 )
 
-// InitToken is C_InitToken on a YubiKey (spec 5.6.3, issue 7). soPIN is either the
+// InitToken is C_InitToken on a YubiKey (spec 5.6.3). soPIN is either the
 // management key (32/48/64 hex digits) or the PUK (6-8 characters), and it must be the
 // card's current one: otherwise CKR_PIN_INCORRECT and nothing on the card changed.
 // Then, in one PC/SC transaction:

@@ -127,11 +127,11 @@ func (t *Token) dropMgmAuth() error {
 // transaction begins (transact then marks every login lost and selects PIV again), and
 // nothing else it could see without asking the card. Asking (an empty VERIFY) on every
 // call cost hosts that poll C_GetSessionInfo — NSS before every TLS record and every
-// second while idle — one APDU each time (issue 17: S9, S10). A login lost without a
-// reset (another program selected another application on the card) is found by the
-// next operation that needs it: the card refuses it with 6982 and the module reports
-// the login lost (or verifies again from its PIN cache). A caller that has no PIN to
-// verify again and must know at once asks ProbeLogin.
+// second while idle — one APDU each time (docs/performance.md, S9, S10). A login lost
+// without a reset (another program selected another application on the card) is found
+// by the next operation that needs it: the card refuses it with 6982 and the module
+// reports the login lost (or verifies again from its PIN cache). A caller that has no
+// PIN to verify again and must know at once asks ProbeLogin.
 func (t *Token) LoggedIn() (bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -369,7 +369,7 @@ func knownAlg(a byte) bool {
 // private key. The YubiKey attestation slot F9 is the exception: its key signs only
 // attestations (GENERAL AUTHENTICATE with it is refused), so it is no key a user can
 // authenticate with, and clients that offer every certificate or public key they
-// find (OpenSSH's ssh-keygen -D and ssh-add -s, issue 16) must not see one. Its
+// find (OpenSSH's ssh-keygen -D and ssh-add -s) must not see one. Its
 // certificate stays reachable as a data object (attestationObject) for `pcsc11
 // attest` and anyone verifying an attestation.
 func buildObjects(k *keyInfo) []slot.Object {

@@ -11,7 +11,7 @@ import (
 	"github.com/pcsc11/pcsc11/slot"
 )
 
-// PIN entry on the reader's PIN pad (PC/SC v2 part 10, issue 8; docs/pinpad.md,
+// PIN entry on the reader's PIN pad (PC/SC v2 part 10; docs/pinpad.md,
 // "Token behaviour"). The PIN never reaches the host: the reader collects it and
 // inserts it into the VERIFY / CHANGE REFERENCE DATA template we give it.
 

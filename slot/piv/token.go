@@ -16,10 +16,6 @@ import (
 
 // Options tune a token.
 type Options struct {
-	// ProtectedAuthPath is kept for callers written before PIN-pad detection: Open
-	// now asks the reader itself (reader.Features) and this field changes nothing. A
-	// claim without the reader's control codes could not be used for a login anyway.
-	ProtectedAuthPath bool
 	// NoPINPad: do not look for a PIN pad; the reader is used as a plain reader
 	// (also PCSC11_PINPAD=0).
 	NoPINPad bool

@@ -150,9 +150,8 @@ func TestLogin(t *testing.T) {
 	if err := tok.Login(42, []byte(testPIN)); slot.RV(err) != ck.CKR_USER_TYPE_INVALID {
 		t.Errorf("user type 42: %v", err)
 	}
-	// A NULL PIN without a PIN pad; the claim of ProtectedAuthPath alone does not
-	// make one (Open asks the reader).
-	plain, _ := Open(m, "r", Options{ProtectedAuthPath: true})
+	// A NULL PIN without a PIN pad (Open asks the reader, which has none).
+	plain, _ := Open(m, "r", Options{})
 	if err := plain.Login(ck.CKU_USER, nil); slot.RV(err) != ck.CKR_ARGUMENTS_BAD {
 		t.Errorf("NULL PIN without a PIN pad: %v", err)
 	}
@@ -412,9 +411,9 @@ func TestEdDSAAndECDH(t *testing.T) {
 }
 
 // TestLoggedInFromState: a host polling C_GetSessionInfo and C_GetTokenInfo while
-// logged in costs the card nothing (issue 17, S10), on every firmware; a reset by
-// another program is still seen (PC/SC reports it when the call's transaction begins),
-// and so is a PIN command of ours.
+// logged in costs the card nothing (docs/performance.md, S10), on every firmware; a
+// reset by another program is still seen (PC/SC reports it when the call's transaction
+// begins), and so is a PIN command of ours.
 func TestLoggedInFromState(t *testing.T) {
 	m := newCard(t)
 	tok := openToken(t, m)
