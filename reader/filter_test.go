@@ -66,9 +66,16 @@ func (b *stateBackend) WaitChange(known []ReaderState, timeout time.Duration) ([
 		return false
 	}
 	if known != nil && timeout != 0 {
-		stop := time.AfterFunc(timeout, b.changed.Broadcast)
-		defer stop.Stop()
+		// The deadline is taken before the timer is armed, and the timer wakes the
+		// waiter under the lock: otherwise the wake-up could come just before the
+		// deadline, or between the check and Wait, and be lost.
 		deadline := time.Now().Add(timeout)
+		stop := time.AfterFunc(timeout, func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.changed.Broadcast()
+		})
+		defer stop.Stop()
 		for !differs() && time.Now().Before(deadline) {
 			b.changed.Wait()
 		}
