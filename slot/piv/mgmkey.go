@@ -6,12 +6,10 @@ import (
 	"crypto/des"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
-	"github.com/pcsc11/pcsc11/secret"
 	"github.com/pcsc11/pcsc11/slot"
 )
 
@@ -22,19 +20,14 @@ func (t *Token) loginSO(hexKey []byte) error {
 	if hexKey == nil {
 		return slot.NewError(ck.CKR_ARGUMENTS_BAD, "piv: no management key given", nil)
 	}
-	switch len(hexKey) {
-	case 32, 48, 64:
-	default:
-		return slot.NewError(ck.CKR_PIN_LEN_RANGE, "piv: management key must be 32, 48 or 64 hex digits", nil)
+	// Wiped when the login is done: the card keeps the authentication, the module
+	// keeps no key.
+	held, err := decodeMgmKey(hexKey, ck.CKR_PIN_INCORRECT)
+	if err != nil {
+		return err
 	}
-	// Decoded into locked memory (package secret), wiped when the login is done: the
-	// card keeps the authentication, the module keeps no key.
-	held := secret.Zeroed(len(hexKey) / 2)
 	defer held.Wipe()
 	key := held.Bytes()
-	if _, err := hex.Decode(key, hexKey); err != nil {
-		return slot.NewError(ck.CKR_PIN_INCORRECT, "piv: management key is not hex", nil)
-	}
 	return t.transact(func() error {
 		t.soLoggedIn = false
 		if err := t.authMgm(key); err != nil {
