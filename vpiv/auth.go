@@ -122,6 +122,7 @@ func (c *Card) mgmtAuthenticate(alg byte, el map[uint32][]byte) ([]byte, uint16)
 	return nil, apdu.SWIncorrectData
 }
 
+// btoi is 1 for true and 0 for false (counts, and the flag bytes of GET METADATA).
 func btoi(b bool) int {
 	if b {
 		return 1

@@ -270,12 +270,12 @@ func (c *Card) getMetadata(cmd apdu.Command) ([]byte, uint16) {
 			def, max, left = c.st.pukDefault, c.st.pukMax, c.st.pukLeft
 		}
 		out = apdu.AppendTLV(out, 0x01, []byte{algPIN})
-		out = apdu.AppendTLV(out, 0x05, []byte{b2byte(def)})
+		out = apdu.AppendTLV(out, 0x05, []byte{byte(btoi(def))})
 		out = apdu.AppendTLV(out, 0x06, []byte{byte(max), byte(left)})
 	case ref == refMgmt:
 		out = apdu.AppendTLV(out, 0x01, []byte{c.st.mgmtAlg})
 		out = apdu.AppendTLV(out, 0x02, []byte{pinNever, c.st.mgmtTouch})
-		out = apdu.AppendTLV(out, 0x05, []byte{b2byte(c.st.mgmtDefault)})
+		out = apdu.AppendTLV(out, 0x05, []byte{byte(btoi(c.st.mgmtDefault))})
 	case c.keyRef(ref):
 		k := c.st.keys[ref]
 		if k == nil {
@@ -289,13 +289,6 @@ func (c *Card) getMetadata(cmd apdu.Command) ([]byte, uint16) {
 		return nil, apdu.SWIncorrectP1P2
 	}
 	return out, apdu.SWOK
-}
-
-func b2byte(b bool) byte {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // moveKey: 00 F6 <to> <from> (5.7): moves a key between user slots (any key in the
