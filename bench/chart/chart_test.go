@@ -196,6 +196,15 @@ func TestDescribe(t *testing.T) {
 		{"00 F9 9A 00 Le=00", "ATTEST 9A"},
 		{"00 C0 00 00 Le=08", "GET RESPONSE"},
 		{"00 42 00 00", "INS 42"},
+		// the card's trace since the one redactor: the command as one hex string
+		{"00a404000ba00000030800001000010000", "SELECT"},
+		{"00cb3fff0000055c035fc1050000", "GET DATA 5FC105"},
+		{"00200080 08 [8 bytes redacted]", "VERIFY PIN"},
+		{"0020008000", "VERIFY status"},
+		{"00f7009a000000", "GET METADATA 9A"},
+		{"1087079aff7c820106820081820100", "GENERAL AUTH 9A chained"},
+		{"0087079a 0b [11 bytes redacted] le=00", "GENERAL AUTH 9A"},
+		{"00c0000000", "GET RESPONSE"},
 		{"garbage", "?"},
 	}
 	for _, c := range cases {

@@ -152,7 +152,7 @@ func profileTable(res *results) (table, bool) {
 	}
 	sort.Strings(profs)
 	t := table{title: "S7 and S8 on the other card profiles (`pcsc11-vpiv --profile`, demo keys and certificates)",
-		note: economyNote + " “error”: the client found nothing through that module (ykcs11 2.2 lists no key or certificate on a YubiKey 4, a NEO or a standard PIV card: ssh-keygen exits 255, certutil lists no certificate)."}
+		note: economyNote + " “error”: the client found nothing through that module (in the run above: ykcs11 2.2 on the standard PIV card, where ssh-keygen exits 255 and certutil lists no certificate)."}
 	for _, p := range profs {
 		for _, sc := range []string{"S7", "S8"} {
 			for _, mode := range []string{"cold", "warm"} {

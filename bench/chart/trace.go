@@ -26,6 +26,17 @@ var tagRE = regexp.MustCompile(`5c0([1-3])([0-9a-f]+)`)
 // describe names one command line: the command and its parameter (slot, tag...).
 func describe(line string) (name, param string) {
 	f := strings.Fields(line)
+	// The card's trace since the one redactor (7fdaf5b) writes the command as one hex
+	// string ("00a40400 0b..." or "00200080 08 [8 bytes redacted]"): split its header
+	// into CLA INS P1 P2 and keep the rest.
+	if len(f) > 0 && len(f[0]) >= 8 && isHex(f[0]) {
+		h := f[0]
+		rest := f[1:]
+		if len(h) > 8 {
+			rest = append([]string{h[8:]}, rest...)
+		}
+		f = append([]string{h[0:2], h[2:4], h[4:6], h[6:8]}, rest...)
+	}
 	if len(f) < 4 {
 		return "?", ""
 	}
@@ -69,6 +80,15 @@ func describe(line string) (name, param string) {
 		return "ATTEST", p1
 	}
 	return "INS " + ins, ""
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
 }
 
 type cmd struct{ name, param string }
