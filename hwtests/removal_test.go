@@ -22,7 +22,13 @@ import (
 
 func control(t *testing.T, cmd string) string {
 	t.Helper()
-	c, err := net.DialTimeout("unix", tgt.control, 5*time.Second)
+	return controlAt(t, tgt.control, cmd)
+}
+
+// controlAt sends one command to the control socket at path and returns the answer.
+func controlAt(t *testing.T, path, cmd string) string {
+	t.Helper()
+	c, err := net.DialTimeout("unix", path, 5*time.Second)
 	if err != nil {
 		t.Fatalf("control socket: %v", err)
 	}

@@ -583,8 +583,9 @@ static void test_threads(void) {
 	check(thread_fail == 0, "16 threads with concurrent sessions");
 }
 
-/* vpiv_command sends one line to the virtual card's control socket. */
-static int vpiv_command(const char *path, const char *cmd) {
+/* vpiv_ask sends one line to the virtual card's control socket and reads its one-line
+ * answer into answer (n bytes, NUL-terminated; may be NULL). */
+static int vpiv_ask(const char *path, const char *cmd, char *answer, size_t n) {
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	struct sockaddr_un a;
 	memset(&a, 0, sizeof a);
@@ -594,13 +595,22 @@ static int vpiv_command(const char *path, const char *cmd) {
 		if (fd >= 0) close(fd);
 		return -1;
 	}
-	char line[64], answer[256];
+	char line[64], buf[256];
 	snprintf(line, sizeof line, "%s\n", cmd);
 	int ok = write(fd, line, strlen(line)) == (ssize_t)strlen(line);
-	if (ok) (void)!read(fd, answer, sizeof answer);
+	ssize_t got = ok ? read(fd, buf, sizeof buf - 1) : -1;
 	close(fd);
+	if (answer != NULL && n > 0) {
+		size_t l = got > 0 ? (size_t)got : 0;
+		if (l >= n) l = n - 1;
+		memcpy(answer, buf, l);
+		answer[l] = 0;
+	}
 	return ok ? 0 : -1;
 }
+
+/* vpiv_command sends one line to the virtual card's control socket. */
+static int vpiv_command(const char *path, const char *cmd) { return vpiv_ask(path, cmd, NULL, 0); }
 
 /* wait_slot_event waits (C_WaitForSlotEvent, polling with DONT_BLOCK for at most 10 s so
  * a missing event fails the check instead of hanging) for an event on slot. */
@@ -662,6 +672,7 @@ static void test_removal(void) {
 #include "sharing.inc"
 #include "soak.inc"
 #include "restart.inc"
+#include "touch.inc"
 
 int main(int argc, char **argv) {
 	if (argc >= 2 && strcmp(argv[1], "--pcsc") == 0) return pcsc_child(argc, argv);
@@ -704,6 +715,8 @@ int main(int argc, char **argv) {
 			test_soak(ctl);
 			if (pin != NULL) test_sharing();
 			test_pcscd_restart();
+			/* Last: it finalizes and initializes the library again. */
+			if (pin != NULL) test_touch();
 		} else {
 			printf("# private rig not signalled: event, lifecycle and sharing checks skipped\n");
 		}
