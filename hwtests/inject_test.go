@@ -78,13 +78,20 @@ var (
 	apduGetCHUID   = []byte{0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x02, 0x00}
 )
 
-func TestFaultInjectionThroughPCSCD(t *testing.T) {
+// secondReader is the rig's second vpcd reader ("... 00 01"), where tests start cards
+// of their own (startFaultyCard); it skips unless the rig's demo card is in "... 00 00".
+func secondReader(t *testing.T) string {
+	t.Helper()
 	r := needCard(t)
 	needDemo(t)
 	if !strings.HasSuffix(r, " 00 00") {
 		t.Skipf("reader %q is not a vpcd reader ... 00 00", r)
 	}
-	r2 := strings.TrimSuffix(r, "00 00") + "00 01"
+	return strings.TrimSuffix(r, "00 00") + "00 01"
+}
+
+func TestFaultInjectionThroughPCSCD(t *testing.T) {
+	r2 := secondReader(t)
 
 	t.Run("truncate", func(t *testing.T) {
 		startFaultyCard(t, r2, "--inject", "truncate", "--inject-every", "2")
