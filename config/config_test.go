@@ -300,3 +300,20 @@ func TestDocsTableMatchesKeys(t *testing.T) {
 		}
 	}
 }
+
+// Every on/off setting accepts the same words, in any case and with spaces around;
+// anything else is the setting's default.
+func TestFlag(t *testing.T) {
+	for _, c := range []struct {
+		v        string
+		def, out bool
+	}{
+		{"1", false, true}, {"true", false, true}, {" Yes ", false, true}, {"ON", false, true},
+		{"0", true, false}, {"false", true, false}, {"No", true, false}, {" off", true, false},
+		{"", true, true}, {"", false, false}, {"maybe", true, true}, {"2", false, false},
+	} {
+		if got := Flag(c.v, c.def); got != c.out {
+			t.Errorf("Flag(%q, %v) = %v, want %v", c.v, c.def, got, c.out)
+		}
+	}
+}

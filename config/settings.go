@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -157,4 +158,17 @@ func Current() *Settings {
 func Get(name string) string {
 	v, _ := Current().Lookup(name)
 	return v
+}
+
+// Flag reads the value of an on/off setting: 1, true, yes and on (in any case) are
+// true; 0, false, no and off are false; anything else, the empty value included, is
+// def. Every on/off setting is read through it, so that each accepts the same words.
+func Flag(value string, def bool) bool {
+	switch strings.ToLower(strings.TrimSpace(value)) {
+	case "1", "true", "yes", "on":
+		return true
+	case "0", "false", "no", "off":
+		return false
+	}
+	return def
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The client end-to-end tests over the card profiles (issue 16). e2e/run.sh runs every
+# The client end-to-end tests over the card profiles. e2e/run.sh runs every
 # application against the default card (a YubiKey 5.7); this runs a representative,
 # fast subset that still touches every client — OpenSSH (ssh-keygen -D, ssh -I,
 # ssh-agent), NSS (certutil, pk12util, signing), OpenSSL (with pkcs11-tool exporting

@@ -10,9 +10,9 @@ import (
 // classSearch answers a search whose template names a CKA_CLASS (and no CKA_ID, which
 // the ObjectFinder narrows further) through the driver's ClassFinder: on a PIV card a
 // search for certificates or keys, as ssh-keygen -D and NSS make at start-up, then
-// reads the user key slots only and no data object (issue 17). ok is false when the
-// template names no usable class or the driver cannot narrow by class. Kept apart from
-// the search itself so that the search can move without it.
+// reads the user key slots only and no data object (docs/performance.md, S7/S8). ok is
+// false when the template names no usable class or the driver cannot narrow by class.
+// Kept apart from the search itself so that the search can move without it.
 func classSearch(tok slot.Token, tmpl []Attr) (objs []slot.Object, ok bool, err error) {
 	f, isFinder := tok.(slot.ClassFinder)
 	if !isFinder {

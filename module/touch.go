@@ -1,21 +1,14 @@
 package module
 
 import (
-	"strings"
-
+	"github.com/pcsc11/pcsc11/config"
 	"github.com/pcsc11/pcsc11/module/touchprompt"
 	"github.com/pcsc11/pcsc11/slot"
 )
 
-// touchNotifyEnabled reads PCSC11_TOUCH_NOTIFY: 1 (or on, yes, true) turns the
-// desktop touch prompt on; it is off by default (docs/touch.md).
-func touchNotifyEnabled() bool {
-	switch strings.ToLower(strings.TrimSpace(Getenv("PCSC11_TOUCH_NOTIFY"))) {
-	case "1", "on", "yes", "true":
-		return true
-	}
-	return false
-}
+// touchNotifyEnabled reads PCSC11_TOUCH_NOTIFY: on turns the desktop touch prompt on;
+// it is off by default (docs/touch.md).
+func touchNotifyEnabled() bool { return config.Flag(Getenv("PCSC11_TOUCH_NOTIFY"), false) }
 
 // touchPrompt starts watching a private-key operation about to run on tok (l.mu held):
 // when the prompt is enabled and the driver says the key may wait for a touch, the

@@ -32,9 +32,10 @@ else
   echo "== PIN-pad reader: skipped: pinpad/e2e.sh needs root to start its own pcscd"
 fi
 
-# The other cards (issue 16): each profile of the virtual card through the C ABI
-# harness, every mechanism on every key type it has, pkcs11-tool, p11tool, OpenSC,
-# piv-go and yubico-piv-tool (scripts/test-profiles.sh; about 2.5 minutes).
+# The other cards (a PIV card is not always a YubiKey 5.7): each profile of the virtual
+# card through the C ABI harness, every mechanism on every key type it has, pkcs11-tool,
+# p11tool, OpenSC, piv-go and yubico-piv-tool (scripts/test-profiles.sh; about 2.5
+# minutes).
 echo "== card profiles (scripts/test-profiles.sh)"
 if bash scripts/test-profiles.sh; then echo "== card profiles: passed"; else echo "== card profiles: FAILED"; status=1; fi
 exit $status

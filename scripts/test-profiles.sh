@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The profile matrix (issue 16): the module against each other card the virtual card
+# The profile matrix: the module against each other card the virtual card
 # can be (docs/virtual-card.md, Card profiles), through a real pcscd. The default card
 # (yubikey-5.7) gets the whole hw suite (scripts/hw-suite.sh); every other profile a
 # subset that still touches every layer a user touches: the C ABI harness, every

@@ -95,7 +95,7 @@ type Token interface {
 }
 
 // ClassFinder is implemented by tokens that can list the objects of one class without
-// reading what no object of that class needs (issue 17: a search for certificates or
+// reading what no object of that class needs (a search for certificates or
 // keys, as ssh-keygen -D and NSS make, need not probe a PIV card's data objects).
 // ObjectsOfClass returns every object of Objects whose CKA_CLASS is class, in the order
 // of Objects; it may return more (the caller matches its template anyway).

@@ -12,9 +12,6 @@ import (
 
 // newManager builds the real slot manager: PC/SC readers, PIV cards.
 func newManager() (module.Manager, error) {
-	// The driver reads PCSC11_PINPAD / PCSC11_PINPAD_ONLY from the host's live
-	// environment, as the module does (Go's copy is taken at dlopen).
-	piv.Getenv = module.Getenv
 	pcsc, err := reader.NewPCSC()
 	if err != nil {
 		return nil, err

@@ -201,7 +201,7 @@ func ofClass(objs []slot.Object, class ck.ULong) []slot.Object {
 
 // TestObjectsOfClassAPDUs: a search for certificates or keys reads the user key slots
 // only, not the attestation slot nor the data objects; a search for data objects
-// reads everything (issue 17).
+// reads everything (docs/performance.md, S7/S8).
 func TestObjectsOfClassAPDUs(t *testing.T) {
 	for _, card := range []string{"yubikey-5.7", "piv"} {
 		tok, m := profileToken(t, vpiv.Options{Profile: card, Serial: 12345678})

@@ -31,16 +31,8 @@ type pinPad struct {
 	min, max       byte // PIN sizes both the reader and the card accept
 }
 
-// envFlag reads a boolean setting: 1/true/yes/on, 0/false/no/off; def otherwise.
-func envFlag(name string, def bool) bool {
-	switch Getenv(name) {
-	case "1", "true", "yes", "on":
-		return true
-	case "0", "false", "no", "off":
-		return false
-	}
-	return def
-}
+// envFlag reads an on/off setting (config.Flag); def when unset or not a flag word.
+func envFlag(name string, def bool) bool { return config.Flag(Getenv(name), def) }
 
 // detectPINPad asks the reader for its part 10 features and PIN properties. A reader
 // without FEATURE_VERIFY_PIN_DIRECT, one that answers garbage, or one whose PIN sizes

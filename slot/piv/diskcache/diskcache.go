@@ -25,6 +25,8 @@ import (
 	"sort"
 	"sync"
 	"syscall"
+
+	"github.com/pcsc11/pcsc11/config"
 )
 
 // Limits of a cache file.
@@ -68,14 +70,8 @@ func (id Identity) fileName() string {
 }
 
 // Enabled reports whether the cache is on: PCSC11_CACHE unset or anything but
-// 0/off/no/false.
-func Enabled(getenv func(string) string) bool {
-	switch getenv("PCSC11_CACHE") {
-	case "0", "off", "no", "false":
-		return false
-	}
-	return true
-}
+// 0/off/no/false (config.Flag).
+func Enabled(getenv func(string) string) bool { return config.Flag(getenv("PCSC11_CACHE"), true) }
 
 // Dir is the cache directory: $PCSC11_CACHE_DIR, else $XDG_CACHE_HOME/pcsc11 (an
 // absolute path, as the XDG spec wants), else $HOME/.cache/pcsc11; "" when none can be
