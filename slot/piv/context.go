@@ -44,7 +44,7 @@ func (t *Token) LoginForOperation(key string, pin []byte) (release func(), err e
 		if t.pad == nil {
 			return nil, noPINGiven()
 		}
-		if padStruct, err = t.pad.verifyStructure(); err != nil {
+		if padStruct, err = t.pad.verifyStructure(t.userRef); err != nil {
 			return nil, slot.NewError(ck.CKR_DEVICE_ERROR, "piv: PIN pad", err)
 		}
 	} else {

@@ -91,17 +91,18 @@ func (p *pinPad) format(messages byte) reader.PINFormat {
 		LangID: 0x0409}
 }
 
-// verifyStructure is PIN_VERIFY_STRUCTURE for VERIFY 00 20 00 80 with an FF block.
-func (p *pinPad) verifyStructure() ([]byte, error) {
-	tmpl := append([]byte{0x00, insVerify, 0x00, refPIN, maxPINLen}, bytes.Repeat([]byte{0xFF}, maxPINLen)...)
+// verifyStructure is PIN_VERIFY_STRUCTURE for VERIFY 00 20 00 <ref> with an FF block;
+// ref is the token's user PIN (80, or 00 on a card whose Global PIN is primary).
+func (p *pinPad) verifyStructure(ref byte) ([]byte, error) {
+	tmpl := append([]byte{0x00, insVerify, 0x00, ref, maxPINLen}, bytes.Repeat([]byte{0xFF}, maxPINLen)...)
 	v := reader.VerifyPIN{PINFormat: p.format(1), APDU: tmpl}
 	return v.Marshal()
 }
 
-// modifyStructure is PIN_MODIFY_STRUCTURE for CHANGE REFERENCE DATA 00 24 00 80 with
-// two FF blocks: the current PIN at offset 0, the new one at 8, entered twice.
-func (p *pinPad) modifyStructure() ([]byte, error) {
-	tmpl := append([]byte{0x00, insChangeRef, 0x00, refPIN, 2 * maxPINLen}, bytes.Repeat([]byte{0xFF}, 2*maxPINLen)...)
+// modifyStructure is PIN_MODIFY_STRUCTURE for CHANGE REFERENCE DATA 00 24 00 <ref>
+// with two FF blocks: the current PIN at offset 0, the new one at 8, entered twice.
+func (p *pinPad) modifyStructure(ref byte) ([]byte, error) {
+	tmpl := append([]byte{0x00, insChangeRef, 0x00, ref, 2 * maxPINLen}, bytes.Repeat([]byte{0xFF}, 2*maxPINLen)...)
 	m := reader.ModifyPIN{PINFormat: p.format(3), InsertionOffsetOld: 0, InsertionOffsetNew: maxPINLen,
 		ConfirmPIN: 0x03, MsgIndex: [3]byte{0, 1, 2}, APDU: tmpl}
 	return m.Marshal()
@@ -123,7 +124,7 @@ func hostPINRefused() error {
 // loginOnPad is VERIFY through FEATURE_VERIFY_PIN_DIRECT. Cancel and timeout leave
 // the card untouched, so an earlier verification (if any) stands.
 func (t *Token) loginOnPad() error {
-	s, err := t.pad.verifyStructure()
+	s, err := t.pad.verifyStructure(t.userRef)
 	if err != nil {
 		return slot.NewError(ck.CKR_DEVICE_ERROR, "piv: PIN pad", err)
 	}
@@ -140,6 +141,7 @@ func (t *Token) verifyOnPad(s []byte) error {
 		return perr
 	case sw == apdu.SWOK:
 		t.loggedIn = true
+		t.afterLogin()
 		return nil
 	case padOwnSW(sw):
 		return perr // the card saw nothing
@@ -154,7 +156,7 @@ func (t *Token) setPINOnPad() error {
 	if t.pad.modify == 0 {
 		return slot.NewError(ck.CKR_FUNCTION_NOT_SUPPORTED, "piv: the PIN pad cannot change PINs (no FEATURE_MODIFY_PIN_DIRECT)", nil)
 	}
-	s, err := t.pad.modifyStructure()
+	s, err := t.pad.modifyStructure(t.userRef)
 	if err != nil {
 		return slot.NewError(ck.CKR_DEVICE_ERROR, "piv: PIN pad", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/pcsc11/pcsc11/pinpad"
 	"github.com/pcsc11/pcsc11/reader"
 	"github.com/pcsc11/pcsc11/slot"
+	"github.com/pcsc11/pcsc11/vpiv"
 )
 
 // Control codes of the fake PIN-pad reader (the CCID driver's numbering).
@@ -214,6 +215,38 @@ func TestPINPadStructures(t *testing.T) {
 		m.EntryValidation != 2 || m.TimerOut != 30 ||
 		!bytes.Equal(m.APDU, append([]byte{0, 0x24, 0, 0x80, 0x10}, bytes.Repeat([]byte{0xFF}, 16)...)) {
 		t.Errorf("modify structure: %+v, %v", m, err)
+	}
+}
+
+// On a standard PIV card whose Discovery Object makes the Global PIN primary, the PIN
+// pad verifies and changes the Global PIN (reference 00), as a typed PIN does.
+func TestPINPadGlobalPIN(t *testing.T) {
+	c, err := vpiv.New(vpiv.Options{Profile: "piv", GlobalPINPrimary: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPadCard(&testCard{c: c, mem: vpiv.NewMemory(c)})
+	tok := openPad(t, p, Options{})
+	p.keypad.Type(testPIN)
+	if err := tok.Login(ck.CKU_USER, nil); err != nil {
+		t.Fatalf("login on the pad: %v", err)
+	}
+	v, err := pinpad.ParseVerify(p.requests[len(p.requests)-1])
+	if err != nil || len(v.APDU) < 4 || v.APDU[3] != 0x00 {
+		t.Errorf("verify structure APDU % x, %v: want reference 00", v.APDU, err)
+	}
+	for _, a := range []string{testPIN, "11223344", "11223344"} {
+		p.keypad.Type(a)
+	}
+	if err := tok.SetPIN(ck.CKU_USER, nil, nil); err != nil {
+		t.Fatalf("set PIN on the pad: %v", err)
+	}
+	m, err := pinpad.ParseModify(p.requests[len(p.requests)-1])
+	if err != nil || len(m.APDU) < 4 || m.APDU[3] != 0x00 {
+		t.Errorf("modify structure APDU % x, %v: want reference 00", m.APDU, err)
+	}
+	if err := tok.Login(ck.CKU_USER, []byte("11223344")); err != nil {
+		t.Errorf("the Global PIN changed on the pad does not log in: %v", err)
 	}
 }
 
