@@ -341,3 +341,44 @@ func TestIdlePollingThroughTheModule(t *testing.T) {
 		})
 	}
 }
+
+// TestS7ThroughTheModule: listing every public key and certificate as ssh-keygen -D
+// does (searches by class) reads the token information, the user key slots and their
+// certificates: 35 APDUs on the demo card (docs/performance.md, the S7 floor), no
+// attestation slot and no data object; the handles are those a full search gives.
+func TestS7ThroughTheModule(t *testing.T) {
+	card := &tracingCard{}
+	l := demoLibrary(t, func(c reader.Card) reader.Card { card.Card = c; return card })
+	_, rv := l.GetTokenInfo(0)
+	must(t, "C_GetTokenInfo", rv)
+	h, rv := l.OpenSession(0, ck.CKF_SERIAL_SESSION)
+	must(t, "C_OpenSession", rv)
+	find := func(tmpl ...module.Attr) []ck.ULong {
+		t.Helper()
+		must(t, "C_FindObjectsInit", l.FindObjectsInit(h, tmpl))
+		found, rv := l.FindObjects(h, 100)
+		must(t, "C_FindObjects", rv)
+		must(t, "C_FindObjectsFinal", l.FindObjectsFinal(h))
+		return found
+	}
+	pubs := find(attr(ck.CKA_CLASS, ck.CKO_PUBLIC_KEY))
+	certs := find(attr(ck.CKA_CLASS, ck.CKO_CERTIFICATE))
+	if len(pubs) != 4 || len(certs) != 4 {
+		t.Fatalf("%d public keys, %d certificates; want 4 and 4", len(pubs), len(certs))
+	}
+	names := card.names()
+	for _, n := range names {
+		if n == "GET METADATA F9" || n == "GET DATA 5FFF01" || n == "GET DATA 5FC102" || n == "GET DATA 7E" {
+			t.Errorf("a search by class sent %s", n)
+		}
+	}
+	if len(names) != 35 {
+		t.Errorf("S7 sent %d APDUs, want 35: %q", len(names), names)
+	}
+	all := find()
+	for _, hh := range append(pubs, certs...) {
+		if !slices.Contains(all, hh) {
+			t.Errorf("handle %d of a search by class is not in the full list %v", hh, all)
+		}
+	}
+}
