@@ -203,12 +203,7 @@ func (c *tracingCard) names() []string {
 // private key (hidden before login), C_Login, find it again, C_SignInit + C_Sign with
 // CKM_RSA_PKCS. Only the 9A slot is read: 11 APDUs, where the full enumeration cost 40.
 func TestS2ThroughTheModule(t *testing.T) {
-	card := &tracingCard{}
-	l := demoLibrary(t, func(c reader.Card) reader.Card { card.Card = c; return card })
-	_, rv := l.GetTokenInfo(0)
-	must(t, "C_GetTokenInfo", rv)
-	h, rv := l.OpenSession(0, ck.CKF_SERIAL_SESSION)
-	must(t, "C_OpenSession", rv)
+	l, card, h := tracedDemoSession(t)
 	id := attr(ck.CKA_ID, []byte{0x01})
 	find := func(class ck.ULong) []ck.ULong {
 		t.Helper()
@@ -342,17 +337,25 @@ func TestIdlePollingThroughTheModule(t *testing.T) {
 	}
 }
 
-// TestS7ThroughTheModule: listing every public key and certificate as ssh-keygen -D
-// does (searches by class) reads the token information, the user key slots and their
-// certificates: 35 APDUs on the demo card (docs/performance.md, the S7 floor), no
-// attestation slot and no data object; the handles are those a full search gives.
-func TestS7ThroughTheModule(t *testing.T) {
+// tracedDemoSession is what an application does first on the demo card, its commands
+// traced: C_GetTokenInfo, then a session.
+func tracedDemoSession(t *testing.T) (*module.Library, *tracingCard, ck.ULong) {
+	t.Helper()
 	card := &tracingCard{}
 	l := demoLibrary(t, func(c reader.Card) reader.Card { card.Card = c; return card })
 	_, rv := l.GetTokenInfo(0)
 	must(t, "C_GetTokenInfo", rv)
 	h, rv := l.OpenSession(0, ck.CKF_SERIAL_SESSION)
 	must(t, "C_OpenSession", rv)
+	return l, card, h
+}
+
+// TestS7ThroughTheModule: listing every public key and certificate as ssh-keygen -D
+// does (searches by class) reads the token information, the user key slots and their
+// certificates: 35 APDUs on the demo card (docs/performance.md, the S7 floor), no
+// attestation slot and no data object; the handles are those a full search gives.
+func TestS7ThroughTheModule(t *testing.T) {
+	l, card, h := tracedDemoSession(t)
 	find := func(tmpl ...module.Attr) []ck.ULong {
 		t.Helper()
 		must(t, "C_FindObjectsInit", l.FindObjectsInit(h, tmpl))
