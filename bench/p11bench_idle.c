@@ -100,8 +100,14 @@ int scenario_tls(const options *o)
 				return 1;
 			}
 		}
+		/* --variant PROFILE names the card: case "hs2-PROFILE" (the demo card: "hs2"). */
+		char cas[64];
+		if (o->variant && strcmp(o->variant, "tls") != 0)
+			snprintf(cas, sizeof cas, "%s-%s", phase[p], o->variant);
+		else
+			snprintf(cas, sizeof cas, "%s", phase[p]);
 		result r;
-		result_begin(&r, o, "S9", phase[p]);
+		result_begin(&r, o, "S9", cas);
 		result_measure(&r, &m0, o, (unsigned long)ops);
 		result_end(&r, "ok");
 	}

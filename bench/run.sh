@@ -178,6 +178,10 @@ economy_phase() {
 					measure "$label" S8 "$sfx" "$r" -- env $(client_env "$label" "$mode" "$card") certutil -L -d "sql:$db" -h all
 				done
 			done
+			if [[ -n $args ]]; then # another card profile: S9 and S10 shorter
+				one "$label" "$so" off 1 S9 "$card" --n 5 "${r0[@]}"
+				one "$label" "$so" off 1 S10 "poll-$card" --n 5 --interval-ms 1000 "${r0[@]}"
+			fi
 			if [[ $card == demo ]]; then
 				one "$label" "$so" off 1 S9 tls --n 10 "${r0[@]}"
 				one "$label" "$so" off 1 S10 poll --n 10 --interval-ms 1000 "${r0[@]}"

@@ -131,7 +131,7 @@ const economyNote = "cold: a fresh process, every disk cache off (pcsc11 `PCSC11
 	"warm: a fresh process after another one filled the disk caches (pcsc11's default cache, OpenSC with `use_file_caching = yes`; ykcs11 has none). " +
 	"APDUs of the whole process, counted by the card."
 
-// profileTable is S7 and S8 on the other card profiles of the virtual card, found in
+// profileTable is S7 to S10 on the other card profiles of the virtual card, found in
 // the results (case "cold-PROFILE"): the demo keys and certificates on each.
 func profileTable(res *results) (table, bool) {
 	known := map[string]bool{}
@@ -151,7 +151,7 @@ func profileTable(res *results) (table, bool) {
 		return table{}, false
 	}
 	sort.Strings(profs)
-	t := table{title: "S7 and S8 on the other card profiles (`pcsc11-vpiv --profile`, demo keys and certificates)",
+	t := table{title: "S7 to S10 on the other card profiles (`pcsc11-vpiv --profile`, demo keys and certificates)",
 		note: economyNote + " “error”: the client found nothing through that module (in the run above: ykcs11 2.2 on the standard PIV card, where ssh-keygen exits 255 and certutil lists no certificate)."}
 	for _, p := range profs {
 		for _, sc := range []string{"S7", "S8"} {
@@ -159,6 +159,14 @@ func profileTable(res *results) (table, bool) {
 				t.rows = append(t.rows, row{fmt.Sprintf("%s: %s %s, APDUs", p, sc, mode), med("off", sc, mode+"-"+p, mAPDUs), true, true, "", false})
 			}
 		}
+		t.rows = append(t.rows,
+			row{p + ": S9 second handshake, APDUs", med("off", "S9", "hs2-"+p, mAPDUs), true, true, "1", false},
+			row{p + ": S9 per record, APDUs", med("off", "S9", "record-"+p, mAPDUsPerOp), true, true, "0", false},
+			row{p + ": S10 APDUs per minute (5 polls a second apart, × 12)", func(res *results, mod string) cell {
+				c := res.median(mod, "off", "S10", "poll-"+p, mAPDUsPerOp)
+				c.v *= 60
+				return c
+			}, true, true, "0", false})
 	}
 	return t, true
 }
