@@ -20,6 +20,7 @@ build:
 	$(GO) build -buildmode=c-shared -ldflags '$(LDFLAGS)' -o $(BUILD)/libpcsc11.so ./cmd/pcsc11-pkcs11
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BUILD)/pcsc11 ./cmd/pcsc11
 	$(GO) build -o $(BUILD)/pcsc11-vpiv ./cmd/pcsc11-vpiv
+	$(GO) build -o $(BUILD)/notify-listener ./hwtests/cmd/notifylistener
 	cc -std=c11 -Wall -Wextra -Werror -I module/include -o $(BUILD)/cabi-test hwtests/cabi/cabi_test.c -ldl
 
 vet:

@@ -5,6 +5,7 @@ package touchprompttest
 
 import (
 	"bufio"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -75,20 +76,35 @@ func (s *Service) CloseNotification(id uint32) *dbus.Error {
 // Listen puts a fake service on the bus at addr, for the test's life.
 func Listen(t testing.TB, addr string) *Service {
 	t.Helper()
-	conn, err := dbus.Connect(addr)
+	s, closeFn, err := Serve(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
-	s := &Service{Calls: make(chan Call, 16)}
+	t.Cleanup(closeFn)
+	return s
+}
+
+// Serve puts a fake service on the bus at addr (for programs: hwtests' listener);
+// closeFn leaves the bus.
+func Serve(addr string) (s *Service, closeFn func(), err error) {
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	s = &Service{Calls: make(chan Call, 16)}
 	if err := conn.Export(s, touchprompt.ObjectPath, touchprompt.Interface); err != nil {
-		t.Fatal(err)
+		conn.Close()
+		return nil, nil, err
 	}
 	reply, err := conn.RequestName(touchprompt.BusName, dbus.NameFlagDoNotQueue)
-	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("RequestName: %v %v", reply, err)
+	if err == nil && reply != dbus.RequestNameReplyPrimaryOwner {
+		err = fmt.Errorf("RequestName: reply %v", reply)
 	}
-	return s
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return s, func() { conn.Close() }, nil
 }
 
 // Next returns the next call, failing the test when none comes within d.
