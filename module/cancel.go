@@ -22,8 +22,10 @@ func (l *Library) SessionCancel(h, flags ck.ULong) ck.ULong {
 		return rv
 	}
 	result := ck.CKR_OK
-	if l.onCard[h]&flags != 0 {
-		result = ck.CKR_OPERATION_CANCEL_FAILED
+	for _, op := range l.detached(h) {
+		if op.flags&flags != 0 {
+			result = ck.CKR_OPERATION_CANCEL_FAILED
+		}
 	}
 	if flags&ck.CKF_SIGN != 0 && s.sign != nil {
 		s.sign.wipe()
@@ -46,21 +48,6 @@ func (l *Library) SessionCancel(h, flags ck.ULong) ck.ULong {
 		s.find = nil
 	}
 	return result
-}
-
-// cardBusy records that session h's operation (flag: CKF_SIGN, CKF_DECRYPT) is in its
-// card exchange, until the returned done is called (l.mu held for both: the exchange
-// itself runs with l.mu released, in cardCall).
-func (l *Library) cardBusy(h, flag ck.ULong) (done func()) {
-	if l.onCard == nil {
-		l.onCard = map[ck.ULong]ck.ULong{}
-	}
-	l.onCard[h] |= flag
-	return func() {
-		if l.onCard[h] &^= flag; l.onCard[h] == 0 {
-			delete(l.onCard, h)
-		}
-	}
 }
 
 // CKF_FIND_OBJECTS, the C_SessionCancel flag for an object search (spec 3.5, table of

@@ -176,12 +176,11 @@ func (l *Library) finishDecrypt(h ck.ULong, data []byte, single bool, out OutBuf
 		if op.alwaysAuth && !op.contextAuthed {
 			return end(ck.CKR_USER_NOT_LOGGED_IN)
 		}
-		tok, rv := l.tokenOf(ts)
-		if rv != ck.CKR_OK {
-			return end(rv)
-		}
-		defer l.cardBusy(h, ck.CKF_DECRYPT)() // C_SessionCancel cannot stop it now
-		em, err := l.privateKeyOp(ts, tok, op.key, slot.OpRSARaw, ct, op.alwaysAuth)
+		// The operation is off the session while the card works (privateKeyOp), and
+		// back on it afterwards: a short buffer keeps the plaintext (see Decrypt).
+		s.decrypt = nil
+		em, err := l.privateKeyOp(s, ts, ck.CKF_DECRYPT, op.key, slot.OpRSARaw, ct, op.alwaysAuth)
+		s.decrypt = op
 		op.ctxHold = nil // the key operation ended the card's hold
 		if err != nil {
 			Logf("decrypt session %d: %v", h, err)

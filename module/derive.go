@@ -72,7 +72,7 @@ func (l *Library) DeriveKey(h ck.ULong, mech Mechanism, base ck.ULong, tmpl []At
 	if rv != ck.CKR_OK {
 		return 0, rv
 	}
-	secret, err := l.privateKeyOp(ts, tok, obj.Key, slot.OpECDH, peer, false)
+	secret, err := l.privateKeyOp(s, ts, ck.CKF_DERIVE, obj.Key, slot.OpECDH, peer, false)
 	if err != nil {
 		Logf("derive session %d: %v", h, err)
 		return 0, rvOf(err)

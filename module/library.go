@@ -7,7 +7,6 @@ package module
 import (
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/pcsc11/pcsc11/ck"
 	"github.com/pcsc11/pcsc11/module/touchprompt"
@@ -40,15 +39,12 @@ func strictThreads() bool {
 // Library is one Cryptoki library instance. The C door uses a single one (Default);
 // tests build their own with a fake Manager.
 //
-// One mutex guards all state and is held across most card calls too: Cryptoki calls
-// of different threads are serialized, which keeps login state, handles and operations
-// consistent. Three kinds of call run without it: C_WaitForSlotEvent (it blocks for
-// long), the card exchange of a private-key operation (privateKeyOp → cardCall), so
-// that two cards sign in parallel and quick calls of other threads are not held up by
-// a signature (the operation's state is detached from its session before then), and a
-// C_Login whose PIN is typed on the reader's PIN pad (whileEntering).
+// Its state is guarded by the library lock mu, which is never held across card I/O:
+// conversations with a card run in that card's turn (gate.go), and the lock order is
+// written once, in locks.go. A call that needs nothing new from a busy card answers
+// from what is known at once; a call that needs the card waits for that card only.
 type Library struct {
-	mu      sync.Mutex
+	mu      libLock // the library lock (locks.go)
 	factory ManagerFactory
 
 	initialized bool
@@ -58,6 +54,7 @@ type Library struct {
 
 	sessions   map[ck.ULong]*session
 	tokens     map[slot.ID]*tokenState
+	gates      map[slot.ID]*cardGate // the module's door to each card (gate.go)
 	objects    map[ck.ULong]objRef
 	sessObjs   map[ck.ULong]*sessObject
 	nextHandle ck.ULong  // shared by sessions and objects; never reset, never reused
@@ -68,9 +65,6 @@ type Library struct {
 	// touch shows desktop touch prompts (PCSC11_TOUCH_NOTIFY; touch.go); nil until
 	// the first private-key operation with the prompt enabled.
 	touch *touchprompt.Notifier
-	// onCard: per session, the operations (CKF_SIGN, CKF_DECRYPT) whose card exchange
-	// runs now, which C_SessionCancel cannot stop (cancel.go).
-	onCard map[ck.ULong]ck.ULong
 }
 
 // New returns an uninitialized library that builds its slot manager with factory.
@@ -138,6 +132,7 @@ func (l *Library) Initialize(args *InitArgs) ck.ULong {
 	l.known = map[slot.ID]bool{}
 	l.sessions = map[ck.ULong]*session{}
 	l.tokens = map[slot.ID]*tokenState{}
+	l.gates = map[slot.ID]*cardGate{}
 	l.objects = map[ck.ULong]objRef{}
 	l.sessObjs = map[ck.ULong]*sessObject{}
 	l.pinPolicy = pinPolicyFromEnv()
@@ -165,11 +160,14 @@ func (l *Library) Finalize(reservedNonNil bool) ck.ULong {
 		return ck.CKR_CRYPTOKI_NOT_INITIALIZED
 	}
 	close(l.stop) // wake every C_WaitForSlotEvent first (spec 5.4.2, 5.5.6)
+	// Logged-in cards are logged out: a free card now (settle), a busy one by the
+	// thread whose operation it runs, when that ends; C_Finalize never waits for a
+	// card. That thread's call then answers CKR_CRYPTOKI_NOT_INITIALIZED.
+	var gates []*cardGate
 	for _, ts := range l.tokens {
 		if ts.login != loginNone {
-			if tok, err := l.mgr.Token(ts.slot); err == nil {
-				_ = tok.Logout()
-			}
+			l.wantLogout(ts)
+			gates = append(gates, l.gate(ts.slot))
 		}
 		ts.forgetPIN()
 	}
@@ -178,11 +176,14 @@ func (l *Library) Finalize(reservedNonNil bool) ck.ULong {
 	l.epoch++
 	l.mgr = nil
 	l.dropSessionObjects(func(*sessObject) bool { return true })
-	l.sessions, l.tokens, l.objects, l.known, l.sessObjs = nil, nil, nil, nil, nil
+	l.sessions, l.tokens, l.objects, l.known, l.sessObjs, l.gates = nil, nil, nil, nil, nil, nil
 	prompts := l.touch
 	l.touch = nil
 	l.mu.Unlock()
 	closeTouchPrompt(prompts)
+	l.settle(gates...)
+	// The slot manager closes the tokens; a driver busy with a card call releases its
+	// card when that call ends (slot.Token.Close never waits).
 	if mgr != nil {
 		if err := mgr.Close(); err != nil {
 			Logf("C_Finalize: closing slot manager: %v", err)

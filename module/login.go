@@ -7,6 +7,13 @@ import (
 // Login is C_Login (spec 5.6.6). pin is nil for a NULL pPin (protected authentication
 // path: the reader's PIN pad); the door rejects NULL with a nonzero length. The PIN is
 // never logged and the caller wipes its copy after the call.
+//
+// The whole login runs in the card's turn with the library lock released (onCard): a
+// PIN typed on the reader's PIN pad takes as long as the user takes, and a PIN given
+// by the application still waits for a card busy with another thread's operation.
+// The token's login state is read in the turn (logins are only made in a turn, so it
+// cannot change but to logged out meanwhile) and applied afterwards only if the
+// session and the card are still there.
 func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -17,82 +24,49 @@ func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
 	if userType != ck.CKU_SO && userType != ck.CKU_USER && userType != ck.CKU_CONTEXT_SPECIFIC {
 		return ck.CKR_USER_TYPE_INVALID
 	}
-	tok, rv := l.tokenOf(ts)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if pin == nil {
-		ti, err := tok.Info()
-		if err != nil {
-			return rvOf(err)
-		}
-		if ti.Flags&ck.CKF_PROTECTED_AUTHENTICATION_PATH == 0 {
-			return ck.CKR_ARGUMENTS_BAD
-		}
-	}
-
 	if userType == ck.CKU_CONTEXT_SPECIFIC {
-		// Spec 4.9 / 5.6.6: only meaningful right after an operation's Init on a key with
-		// CKA_ALWAYS_AUTHENTICATE.
-		var authed *bool
-		var held **contextHold
-		var key string
-		switch {
-		case s.sign != nil && s.sign.alwaysAuth:
-			authed, held, key = &s.sign.contextAuthed, &s.sign.ctxHold, s.sign.key
-		case s.decrypt != nil && s.decrypt.alwaysAuth && !s.decrypt.done:
-			authed, held, key = &s.decrypt.contextAuthed, &s.decrypt.ctxHold, s.decrypt.key
-		case s.msgSign != nil && s.msgSign.tmpl.alwaysAuth:
-			authed, held, key = &s.msgSign.contextAuthed, &s.msgSign.ctxHold, s.msgSign.tmpl.key
-		default:
-			return ck.CKR_OPERATION_NOT_INITIALIZED
-		}
-		(*held).wipe() // a second context login replaces the first
-		*held = nil
-		var hold *contextHold
-		var err error
-		l.whileEntering(pin, func() { hold, err = contextLogin(tok, key, pin) })
-		if err != nil {
-			Logf("C_Login(context specific) session %d: %v", h, err)
-			return rvOf(err)
-		}
-		if !l.sessionCurrent(s, ts) || !sameOperation(s, authed) {
-			// The session, card or operation went away during the PIN-pad entry.
-			hold.wipe()
-			return ck.CKR_OPERATION_NOT_INITIALIZED
-		}
-		*authed, *held = true, hold
-		return ck.CKR_OK
-	}
-
-	switch ts.login {
-	case userType:
-		// The card may have lost the verification (another program reset it): then a new
-		// login is what the application needs, not an error.
-		if userType == ck.CKU_USER {
-			if in, err := tok.LoggedIn(); err == nil && !in {
-				break
-			}
-		}
-		return ck.CKR_USER_ALREADY_LOGGED_IN
-	case loginNone:
-	default:
-		return ck.CKR_USER_ANOTHER_ALREADY_LOGGED_IN
-	}
-	if userType == ck.CKU_SO {
-		for _, o := range l.sessions {
-			if o.slot == s.slot && !o.rw {
-				return ck.CKR_SESSION_READ_ONLY_EXISTS
-			}
-		}
+		return l.contextSpecificLogin(s, ts, pin)
 	}
 	var err error
-	l.whileEntering(pin, func() { err = tok.Login(userType, pin) })
-	if !l.sessionCurrent(s, ts) {
-		// The session or the card went away during the PIN-pad entry; closing the
-		// token's last session logged the card out after the entry (the driver
-		// serializes the two).
-		return ck.CKR_SESSION_HANDLE_INVALID
+	decided := ck.CKR_OK
+	rv = l.onCard(s, ts, nil, func(c card) {
+		if pin == nil {
+			if decided = needsPINPad(c); decided != ck.CKR_OK {
+				return
+			}
+		}
+		l.mu.Lock()
+		login, roExists := ts.login, l.readOnlySessions(ts.slot)
+		l.mu.Unlock()
+		switch login {
+		case userType:
+			// The card may have lost the verification (another program reset it): then
+			// a new login is what the application needs, not an error.
+			if userType == ck.CKU_USER {
+				if in, err := c.LoggedIn(); err == nil && !in {
+					break
+				}
+			}
+			decided = ck.CKR_USER_ALREADY_LOGGED_IN
+			return
+		case loginNone:
+		default:
+			decided = ck.CKR_USER_ANOTHER_ALREADY_LOGGED_IN
+			return
+		}
+		if userType == ck.CKU_SO && roExists {
+			decided = ck.CKR_SESSION_READ_ONLY_EXISTS
+			return
+		}
+		err = c.Login(userType, pin)
+	})
+	if rv != ck.CKR_OK {
+		// The session or the card went away during the login; closing the token's last
+		// session asked for the card's logout, done after this turn.
+		return rv
+	}
+	if decided != ck.CKR_OK {
+		return decided
 	}
 	if err != nil {
 		Logf("C_Login(%d) session %d: %v", userType, h, err)
@@ -112,7 +86,83 @@ func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
 	return ck.CKR_OK
 }
 
-// Logout is C_Logout (spec 5.6.7).
+// needsPINPad answers CKR_ARGUMENTS_BAD for a NULL PIN on a token without a protected
+// authentication path (card I/O: in the card's turn).
+func needsPINPad(c card) ck.ULong {
+	ti, err := c.Info()
+	if err != nil {
+		return rvOf(err)
+	}
+	if ti.Flags&ck.CKF_PROTECTED_AUTHENTICATION_PATH == 0 {
+		return ck.CKR_ARGUMENTS_BAD
+	}
+	return ck.CKR_OK
+}
+
+// readOnlySessions reports a read-only session on slot id (l.mu held).
+func (l *Library) readOnlySessions(id ck.ULong) bool {
+	for _, o := range l.sessions {
+		if o.slot == id && !o.rw {
+			return true
+		}
+	}
+	return false
+}
+
+// contextSpecificLogin is C_Login(CKU_CONTEXT_SPECIFIC) (spec 4.9 / 5.6.6): only
+// meaningful right after an operation's Init on a key with CKA_ALWAYS_AUTHENTICATE
+// (l.mu held on entry and on return, released for the card).
+func (l *Library) contextSpecificLogin(s *session, ts *tokenState, pin []byte) ck.ULong {
+	var authed *bool
+	var held **contextHold
+	var key string
+	switch {
+	case s.sign != nil && s.sign.alwaysAuth:
+		authed, held, key = &s.sign.contextAuthed, &s.sign.ctxHold, s.sign.key
+	case s.decrypt != nil && s.decrypt.alwaysAuth && !s.decrypt.done:
+		authed, held, key = &s.decrypt.contextAuthed, &s.decrypt.ctxHold, s.decrypt.key
+	case s.msgSign != nil && s.msgSign.tmpl.alwaysAuth:
+		authed, held, key = &s.msgSign.contextAuthed, &s.msgSign.ctxHold, s.msgSign.tmpl.key
+	default:
+		return ck.CKR_OPERATION_NOT_INITIALIZED
+	}
+	(*held).wipe() // a second context login replaces the first
+	*held = nil
+	var hold *contextHold
+	var err error
+	decided := ck.CKR_OK
+	rv := l.onCard(s, ts, nil, func(c card) {
+		if pin == nil {
+			if decided = needsPINPad(c); decided != ck.CKR_OK {
+				return
+			}
+		}
+		hold, err = c.contextLogin(key, pin)
+	})
+	if decided != ck.CKR_OK {
+		return decided
+	}
+	if err != nil {
+		Logf("C_Login(context specific) session %d: %v", s.handle, err)
+		if rv != ck.CKR_OK {
+			return rv
+		}
+		return rvOf(err)
+	}
+	if rv != ck.CKR_OK || !sameOperation(s, authed) {
+		// The session, card or operation went away during the login.
+		hold.wipe()
+		if rv != ck.CKR_OK {
+			return rv
+		}
+		return ck.CKR_OPERATION_NOT_INITIALIZED
+	}
+	*authed, *held = true, hold
+	return ck.CKR_OK
+}
+
+// Logout is C_Logout (spec 5.6.7). The module's state changes at once; the card is
+// logged out in its turn (after an operation it is busy with).
 func (l *Library) Logout(h ck.ULong) ck.ULong {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -137,40 +187,28 @@ func (l *Library) Logout(h ck.ULong) ck.ULong {
 			o.sign, o.decrypt = nil, nil
 		}
 	}
-	tok, rv := l.tokenOf(ts)
+	var err error
+	rv = l.onCard(nil, ts, nil, func(c card) {
+		l.mu.Lock()
+		again := ts.login != loginNone // someone logged in again before this turn
+		l.mu.Unlock()
+		if !again {
+			err = c.Logout()
+		}
+	})
 	if rv != ck.CKR_OK {
 		return rv
 	}
-	if err := tok.Logout(); err != nil {
+	if err != nil {
 		Logf("C_Logout session %d: %v", h, err)
 		return rvOf(err)
 	}
 	return ck.CKR_OK
 }
 
-// whileEntering runs login, the card's part of C_Login (l.mu held on entry and on
-// return). A PIN typed on the reader's PIN pad (pin == nil) takes as long as the user
-// takes, up to the reader's timeout: l.mu is released meanwhile, so that other threads
-// and other cards are not stopped for that long (the driver serializes calls on this
-// card), and the caller must check sessionCurrent before it applies the login. A PIN
-// given by the application is verified in milliseconds, with l.mu held.
-func (l *Library) whileEntering(pin []byte, login func()) {
-	if pin != nil {
-		login()
-		return
-	}
-	l.unlocked(login)
-}
-
-// sessionCurrent reports whether session s is still open on the card of token state ts
-// (l.mu held): always so unless l.mu was released in between.
-func (l *Library) sessionCurrent(s *session, ts *tokenState) bool {
-	return l.current(ts) && l.sessions[s.handle] == s
-}
-
 // sameOperation reports whether authed still points into the operation of s that
 // needs the context-specific login: the operation may have ended, been cancelled or
-// replaced while l.mu was released for a PIN-pad entry.
+// replaced while l.mu was released for the card.
 func sameOperation(s *session, authed *bool) bool {
 	switch {
 	case s.sign != nil && authed == &s.sign.contextAuthed:

@@ -84,7 +84,7 @@ func (l *Library) SignMessage(h ck.ULong, param, data []byte, out OutBuf) (ck.UL
 	if rv := op.update(data); rv != ck.CKR_OK {
 		return 0, rv
 	}
-	return l.complete(h, ts, op, out.Buf)
+	return l.complete(s, ts, op, out.Buf)
 }
 
 // SignMessageBegin is C_SignMessageBegin.
@@ -150,9 +150,9 @@ func (l *Library) SignMessageNext(h ck.ULong, param, part []byte, out *OutBuf) (
 	}
 	op.contextAuthed, ctx.contextAuthed = ctx.contextAuthed, false
 	op.ctxHold, ctx.ctxHold = ctx.ctxHold, nil
-	n, rv = l.complete(h, ts, op, out.Buf)
-	end(rv)
-	return n, rv
+	ctx.cur = nil // off the session while the card works (privateKeyOp)
+	defer op.wipe()
+	return l.complete(s, ts, op, out.Buf)
 }
 
 // MessageSignFinal is C_MessageSignFinal.

@@ -39,11 +39,19 @@ func (l *Library) handleFor(ts *tokenState, key string) ck.ULong {
 // visible reports whether the application may see obj now: private objects only while
 // the normal user is logged in (spec 4.4 CKA_PRIVATE).
 func visible(ts *tokenState, obj slot.Object) bool {
-	priv, _ := obj.Attrs[ck.CKA_PRIVATE].(bool)
-	return !priv || ts.login == ck.CKU_USER
+	return visibleTo(ts.login == ck.CKU_USER, obj)
 }
 
-// object returns the object behind handle h for a session on ts (l.mu held).
+// visibleTo is visible for a login state read before.
+func visibleTo(userLoggedIn bool, obj slot.Object) bool {
+	priv, _ := obj.Attrs[ck.CKA_PRIVATE].(bool)
+	return !priv || userLoggedIn
+}
+
+// object returns the object behind handle h for a session on ts (l.mu held on entry
+// and on return). A token object is read with the library lock released (offLock):
+// the driver answers at once for what it has read, even while the card is busy, and
+// reads the card otherwise.
 func (l *Library) object(ts *tokenState, h ck.ULong) (slot.Object, ck.ULong) {
 	if so, ok := l.sessObjs[h]; ok {
 		o := slot.Object{Attrs: so.attrs}
@@ -56,11 +64,11 @@ func (l *Library) object(ts *tokenState, h ck.ULong) (slot.Object, ck.ULong) {
 	if !ok || ref.slot != ts.slot || ref.gen != ts.gen {
 		return slot.Object{}, ck.CKR_OBJECT_HANDLE_INVALID
 	}
-	tok, rv := l.tokenOf(ts)
-	if rv != ck.CKR_OK {
+	var o slot.Object
+	var err error
+	if rv := l.offLock(nil, ts, func(c card) { o, ok, err = c.object(ref.key) }); rv != ck.CKR_OK {
 		return slot.Object{}, rv
 	}
-	o, ok, err := tokenObject(tok, ref.key)
 	if err != nil {
 		return slot.Object{}, rvOf(err)
 	}
@@ -70,47 +78,9 @@ func (l *Library) object(ts *tokenState, h ck.ULong) (slot.Object, ck.ULong) {
 	return o, ck.CKR_OK
 }
 
-// tokenObject finds the token object named key: through the driver's ObjectFinder,
-// which reads only what the key names, else in the whole list.
-func tokenObject(tok slot.Token, key string) (slot.Object, bool, error) {
-	if f, ok := tok.(slot.ObjectFinder); ok {
-		return f.Object(key)
-	}
-	objs, err := tok.Objects()
-	if err != nil {
-		return slot.Object{}, false, err
-	}
-	for _, o := range objs {
-		if o.Key == key {
-			return o, true, nil
-		}
-	}
-	return slot.Object{}, false, nil
-}
-
-// searchObjects returns the token objects a search for tmpl must look at: when the
-// template names a CKA_ID and the driver has an ObjectFinder, the objects with that
-// ID (on a PIV card: one key slot read, not the whole card); when it names a class
-// and the driver has a ClassFinder, the objects of that class (classSearch); else
-// every object. Any
-// further CKA_ID in the template only narrows the result, which matches checks.
-func searchObjects(tok slot.Token, tmpl []Attr) ([]slot.Object, error) {
-	if objs, ok, err := classSearch(tok, tmpl); ok {
-		return objs, err
-	}
-	if f, ok := tok.(slot.ObjectFinder); ok {
-		for _, a := range tmpl {
-			if a.Type == ck.CKA_ID {
-				return f.ObjectsWithID(a.Value)
-			}
-		}
-	}
-	return tok.Objects()
-}
-
 // matches reports whether obj has every attribute of tmpl with exactly those bytes. A
 // value read only when asked (slot.LazyValue) is read here when the template names
-// it; one that cannot be read does not match.
+// it; one that cannot be read does not match (card I/O: l.mu NOT held).
 func matches(obj slot.Object, tmpl []Attr) bool {
 	for _, a := range tmpl {
 		v, ok := obj.Attrs[a.Type]
@@ -143,22 +113,40 @@ func (l *Library) FindObjectsInit(h ck.ULong, tmpl []Attr) ck.ULong {
 	if s.find != nil {
 		return ck.CKR_OPERATION_ACTIVE
 	}
-	tok, rv := l.tokenOf(ts)
-	if rv != ck.CKR_OK {
-		return rv
-	}
 	// Private objects are visible while the application is logged in (ts.login). The
 	// card is not asked here whether it still holds the verification (one APDU per
 	// search): a verification lost to another program is found, and the cached PIN
 	// replayed or the token logged out, by the operation that needs it (privateKeyOp)
 	// and by C_GetSessionInfo, which applications ask to learn the login state.
-	objs, err := searchObjects(tok, tmpl)
+	// The driver answers from what it has read, even while the card is busy, and
+	// reads the card otherwise: with the library lock released (offLock).
+	// The match too: a value the driver reads only when asked (slot.LazyValue) is read
+	// when the template names it.
+	var objs []slot.Object
+	var err error
+	loggedIn := ts.login == ck.CKU_USER
+	if rv := l.offLock(s, ts, func(c card) {
+		var all []slot.Object
+		if all, err = c.search(tmpl); err != nil {
+			return
+		}
+		for _, o := range all {
+			if visibleTo(loggedIn, o) && matches(o, tmpl) {
+				objs = append(objs, o)
+			}
+		}
+	}); rv != ck.CKR_OK {
+		return rv
+	}
 	if err != nil {
 		return rvOf(err)
 	}
+	if s.find != nil {
+		return ck.CKR_OPERATION_ACTIVE // another thread's search began meanwhile
+	}
 	var res []ck.ULong
 	for _, o := range objs {
-		if visible(ts, o) && matches(o, tmpl) {
+		if visible(ts, o) { // the login may have ended meanwhile
 			res = append(res, l.handleFor(ts, o.Key))
 		}
 	}
@@ -225,7 +213,11 @@ func (l *Library) GetAttributeValue(h, obj ck.ULong, reqs []AttrReq) ck.ULong {
 	for i, r := range reqs {
 		types[i] = r.Type
 	}
-	attrs, err := readLazy(o.Attrs, types)
+	var attrs slot.Attributes
+	var err error
+	if rv := l.offLock(nil, ts, func(c card) { attrs, err = c.readLazy(o.Attrs, types) }); rv != ck.CKR_OK {
+		return rv
+	}
 	if err != nil {
 		return rvOf(err)
 	}
@@ -234,8 +226,9 @@ func (l *Library) GetAttributeValue(h, obj ck.ULong, reqs []AttrReq) ck.ULong {
 
 // readLazy returns attrs with the slot.LazyValue values among types read from the
 // card (a PIV data object's CKA_VALUE): only what the caller asks for is read. attrs
-// itself is the driver's and stays as it is.
-func readLazy(attrs slot.Attributes, types []ck.ULong) (slot.Attributes, error) {
+// itself is the driver's and stays as it is. Card I/O: l.mu NOT held.
+func (c card) readLazy(attrs slot.Attributes, types []ck.ULong) (slot.Attributes, error) {
+	c.l.mu.mustNotHold("reading an attribute value")
 	var out slot.Attributes
 	for _, typ := range types {
 		lazy, ok := attrs[typ].(slot.LazyValue)

@@ -20,12 +20,32 @@ func rawAttrs(tmpl []Attr) slot.Attributes {
 	return a
 }
 
-func personalizer(tok slot.Token) (slot.Personalizer, ck.ULong) {
-	p, ok := tok.(slot.Personalizer)
-	if !ok {
-		return nil, ck.CKR_FUNCTION_NOT_SUPPORTED
+// personalize runs change with the driver's slot.Personalizer in the card's turn, with
+// the library lock released (l.mu held on entry and on return). It answers the mark's
+// clean error when the session or card went away meanwhile, CKR_FUNCTION_NOT_SUPPORTED
+// for a token without a Personalizer, else change's error.
+func (l *Library) personalize(s *session, ts *tokenState, change func(p slot.Personalizer) error) (ck.ULong, error) {
+	var err error
+	var rv ck.ULong
+	crv := l.onCard(s, ts, nil, func(c card) {
+		p, prv := c.personalizer()
+		if rv = prv; prv == ck.CKR_OK {
+			err = change(p)
+		}
+	})
+	if crv != ck.CKR_OK {
+		return crv, nil
 	}
-	return p, ck.CKR_OK
+	return rv, err
+}
+
+// canPersonalize answers CKR_FUNCTION_NOT_SUPPORTED for a token without a Personalizer
+// (a type check, no card I/O).
+func canPersonalize(c card) ck.ULong {
+	if _, ok := c.tok.(slot.Personalizer); !ok {
+		return ck.CKR_FUNCTION_NOT_SUPPORTED
+	}
+	return ck.CKR_OK
 }
 
 // InitToken is C_InitToken (spec 5.6.3). soPIN nil means the reader's PIN pad.
@@ -36,21 +56,23 @@ func (l *Library) InitToken(id slot.ID, soPIN []byte, label string) ck.ULong {
 	if rv != ck.CKR_OK {
 		return rv
 	}
-	l.checkGeneration(id)
+	l.reconcile(id)
 	for _, s := range l.sessions {
 		if s.slot == id {
 			return ck.CKR_SESSION_EXISTS
 		}
 	}
-	tok, rv := l.token(m, id)
-	if rv != ck.CKR_OK {
+	var err error
+	rv, ran := l.onSlotCard(m, id, func(c card) {
+		p, prv := c.personalizer()
+		if rv = prv; prv == ck.CKR_OK {
+			err = p.InitToken(soPIN, label)
+		}
+	})
+	if !ran || rv != ck.CKR_OK {
 		return rv
 	}
-	p, rv := personalizer(tok)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if err := p.InitToken(soPIN, label); err != nil {
+	if err != nil {
 		Logf("C_InitToken slot %d: %v", id, err)
 		return rvOf(err)
 	}
@@ -72,15 +94,11 @@ func (l *Library) InitPIN(h ck.ULong, pin []byte) ck.ULong {
 	if ts.login != ck.CKU_SO || !s.rw {
 		return ck.CKR_USER_NOT_LOGGED_IN
 	}
-	tok, rv := l.tokenOf(ts)
+	rv, err := l.personalize(s, ts, func(p slot.Personalizer) error { return p.InitPIN(pin) })
 	if rv != ck.CKR_OK {
 		return rv
 	}
-	p, rv := personalizer(tok)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if err := p.InitPIN(pin); err != nil {
+	if err != nil {
 		Logf("C_InitPIN session %d: %v", h, err)
 		return rvOf(err)
 	}
@@ -99,12 +117,7 @@ func (l *Library) SetPIN(h ck.ULong, oldPIN, newPIN []byte) ck.ULong {
 	if !s.rw {
 		return ck.CKR_SESSION_READ_ONLY
 	}
-	tok, rv := l.tokenOf(ts)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	p, rv := personalizer(tok)
-	if rv != ck.CKR_OK {
+	if rv := canPersonalize(ts.card); rv != ck.CKR_OK {
 		return rv
 	}
 	if (oldPIN == nil) != (newPIN == nil) {
@@ -114,7 +127,11 @@ func (l *Library) SetPIN(h ck.ULong, oldPIN, newPIN []byte) ck.ULong {
 	if ts.login == ck.CKU_SO {
 		userType = ck.CKU_SO
 	}
-	if err := p.SetPIN(userType, oldPIN, newPIN); err != nil {
+	rv, err := l.personalize(s, ts, func(p slot.Personalizer) error { return p.SetPIN(userType, oldPIN, newPIN) })
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	if err != nil {
 		Logf("C_SetPIN session %d: %v", h, err)
 		return rvOf(err)
 	}
@@ -135,21 +152,23 @@ func (l *Library) GenerateKeyPair(h ck.ULong, mech Mechanism, pubTmpl, privTmpl 
 	if rv != ck.CKR_OK {
 		return 0, 0, rv
 	}
-	tok, rv := l.tokenOf(ts)
-	if rv != ck.CKR_OK {
+	if rv := canPersonalize(ts.card); rv != ck.CKR_OK {
 		return 0, 0, rv
 	}
-	p, rv := personalizer(tok)
-	if rv != ck.CKR_OK {
-		return 0, 0, rv
-	}
-	if !hasMechanism(mechanisms(tok), mech.Type, ck.CKF_GENERATE_KEY_PAIR) {
+	if !hasMechanism(mechanisms(ts.card), mech.Type, ck.CKF_GENERATE_KEY_PAIR) {
 		return 0, 0, ck.CKR_MECHANISM_INVALID
 	}
 	if !s.rw {
 		return 0, 0, ck.CKR_SESSION_READ_ONLY
 	}
-	pubKey, privKey, err := p.GenerateKeyPair(mech.Type, rawAttrs(pubTmpl), rawAttrs(privTmpl))
+	var pubKey, privKey string
+	rv, err := l.personalize(s, ts, func(p slot.Personalizer) (err error) {
+		pubKey, privKey, err = p.GenerateKeyPair(mech.Type, rawAttrs(pubTmpl), rawAttrs(privTmpl))
+		return err
+	})
+	if rv != ck.CKR_OK {
+		return 0, 0, rv
+	}
 	if err != nil {
 		Logf("C_GenerateKeyPair session %d: %v", h, err)
 		return 0, 0, rvOf(err)
@@ -191,15 +210,14 @@ func (l *Library) CreateObject(h ck.ULong, tmpl []Attr) (ck.ULong, ck.ULong) {
 	if !s.rw {
 		return 0, ck.CKR_SESSION_READ_ONLY
 	}
-	tok, rv := l.tokenOf(ts)
+	var key string
+	rv, err := l.personalize(s, ts, func(p slot.Personalizer) (err error) {
+		key, err = p.CreateObject(rawAttrs(tmpl))
+		return err
+	})
 	if rv != ck.CKR_OK {
 		return 0, rv
 	}
-	p, rv := personalizer(tok)
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	key, err := p.CreateObject(rawAttrs(tmpl))
 	if err != nil {
 		Logf("C_CreateObject session %d: %v", h, err)
 		return 0, rvOf(err)
@@ -245,7 +263,8 @@ func sessionTemplate(tmpl []Attr, userLoggedIn bool) (slot.Attributes, ck.ULong)
 	return a, ck.CKR_OK
 }
 
-// destroyTokenObject is C_DestroyObject of a token object (l.mu held).
+// destroyTokenObject is C_DestroyObject of a token object (l.mu held, released for
+// the card).
 func (l *Library) destroyTokenObject(s *session, ts *tokenState, obj ck.ULong) ck.ULong {
 	if _, rv := l.object(ts, obj); rv != ck.CKR_OK {
 		return rv
@@ -253,16 +272,12 @@ func (l *Library) destroyTokenObject(s *session, ts *tokenState, obj ck.ULong) c
 	if !s.rw {
 		return ck.CKR_SESSION_READ_ONLY
 	}
-	tok, rv := l.tokenOf(ts)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	p, rv := personalizer(tok)
-	if rv != ck.CKR_OK {
-		return rv
-	}
 	key := l.objects[obj].key
-	if err := p.DestroyObject(key); err != nil {
+	rv, err := l.personalize(s, ts, func(p slot.Personalizer) error { return p.DestroyObject(key) })
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	if err != nil {
 		Logf("C_DestroyObject session %d: %v", s.handle, err)
 		return rvOf(err)
 	}

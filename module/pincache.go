@@ -176,118 +176,109 @@ func (ts *tokenState) forgetPIN() {
 	ts.pin = nil
 }
 
-// refreshLogin makes ts.login tell the truth about a user login before it is relied
-// upon (l.mu held): when the card no longer holds the verification (reset, another
-// application selected by another program), the cached PIN is verified again if the
-// policy kept one; otherwise, or when the card rejects it, the token is logged out.
-// A PIN the card rejected is wiped at once and never sent again.
-// It reports whether it verified the cached PIN again.
-func (l *Library) refreshLogin(ts *tokenState, tok slot.Token) bool {
-	if ts.login != ck.CKU_USER || l.contextLoginPending(ts) {
-		return false
-	}
-	in, err := cardHoldsLogin(ts, tok)
+// A user login may be lost on the card behind the module's back (another program reset
+// the card or selected another application). Finding out takes the card, so it is done
+// in three steps: loginProbe (l.mu held) takes what the check needs, checkLogin talks to
+// the card (in the card's turn, l.mu released), applyLoginCheck records the outcome
+// (l.mu held). When the card no longer holds the verification, the cached PIN is
+// verified again if the policy kept one; otherwise, or when the card rejects it, the
+// token is logged out. A PIN the card rejected is wiped at once and never sent again.
+
+// loginProbe is what checkLogin needs from the token state (l.mu held): the cached PIN
+// (which has its own lock and may be wiped meanwhile: use then says so).
+func (l *Library) loginProbe(ts *tokenState) *cachedPIN { return ts.pin }
+
+// loginCheck is checkLogin's outcome.
+type loginCheck struct {
+	checked    bool       // the card was asked
+	reverified bool       // the cached PIN was verified again
+	lost       bool       // the login is gone: log the token out
+	pin        *cachedPIN // the PIN the check used (lost applies only if it is still the one)
+}
+
+// checkLogin asks the card whether it still holds the user's verification and, if not,
+// verifies the cached PIN again (card I/O: l.mu not held, the card's turn held).
+func checkLogin(c card, id slot.ID, pin *cachedPIN) loginCheck {
+	res := loginCheck{checked: true, pin: pin}
+	in, err := c.holdsLogin(pin)
 	if err != nil || in {
-		return false // a card error is reported by the operation that follows
+		return res // a card error is reported by the operation that follows
 	}
-	err, had := ts.pin.use(func(pin []byte) error { return tok.Login(ck.CKU_USER, pin) })
+	err, had := pin.use(func(p []byte) error { return c.Login(ck.CKU_USER, p) })
 	if had && err == nil {
-		Logf("slot %d: card lost the login; cached PIN verified again", ts.slot)
-		return true
+		Logf("slot %d: card lost the login; cached PIN verified again", id)
+		res.reverified = true
+		return res
 	}
 	if had {
 		switch rvOf(err) {
 		case ck.CKR_PIN_INCORRECT, ck.CKR_PIN_LOCKED, ck.CKR_PIN_LEN_RANGE, ck.CKR_PIN_EXPIRED, ck.CKR_PIN_INVALID:
-			Logf("slot %d: card rejected the cached PIN; PIN forgotten", ts.slot)
+			Logf("slot %d: card rejected the cached PIN; PIN forgotten", id)
 		default:
 			// The card could not be asked: keep everything as it is; the operation
 			// that follows reports the device's state.
-			Logf("slot %d: replaying the cached PIN: %v", ts.slot, err)
-			return false
+			Logf("slot %d: replaying the cached PIN: %v", id, err)
+			return res
 		}
 	}
-	Logf("slot %d: card lost the login; token logged out", ts.slot)
+	Logf("slot %d: card lost the login; token logged out", id)
+	res.lost = true
+	return res
+}
+
+// applyLoginCheck records a lost login (l.mu held; ts is current, the caller checked
+// its mark). A login made again since the check (another PIN) is kept.
+func (l *Library) applyLoginCheck(ts *tokenState, res loginCheck) {
+	if !res.lost || ts.login != ck.CKU_USER || ts.pin != res.pin {
+		return
+	}
 	ts.forgetPIN()
 	ts.login = loginNone
-	return false
 }
 
-// cardHoldsLogin asks the token whether the card still holds the user login. A token whose
-// LoggedIn answers from its own record (a reset still ends it: slot.LoginProber) is
-// asked the card only when no PIN is cached: with one, a login lost without a reset
-// (another application selected) is healed by the operation that needs it (the card
-// refuses it, privateKeyOp verifies the cached PIN again), and hosts that poll
-// C_GetSessionInfo, NSS before TLS records and every second, cost the card nothing
-// (issue 17). Without one, the session must turn public as soon as the login is gone
-// (docs/pin-cache.md): one APDU per question.
-func cardHoldsLogin(ts *tokenState, tok slot.Token) (bool, error) {
-	if p, ok := tok.(slot.LoginProber); ok && !ts.pin.held() {
-		return p.ProbeLogin()
-	}
-	return tok.LoggedIn()
-}
-
-// privateKeyOp runs a private-key primitive (l.mu held on entry and on return). When
-// the card answers that the PIN is needed although the application is logged in (the
-// card was reset or another application selected since), the login is refreshed
-// (refreshLogin) and the operation tried once more if the cached PIN was verified
-// again. An operation on a CKA_ALWAYS_AUTHENTICATE key is never retried: its
-// context-specific login is the application's own act.
+// privateKeyOp runs a private-key primitive for session s (l.mu held on entry and on
+// return). The card exchange runs in the card's turn with the library lock released
+// (onCard): a signature takes tens of milliseconds, a touch seconds, and nobody else
+// waits for it but callers that need this card. The operation is detached from the
+// session before (its callers took it off the session), and registered as running on
+// the card under flags (C_SessionCancel finds it there). The input is copied first, so
+// that nothing the driver reads can be changed by another thread meanwhile; the copy
+// is wiped after.
 //
-// A card transaction kept by a context-specific login (contextHold) needs nothing here:
-// the driver runs the operation inside it and ends it.
+// When the card answers that the PIN is needed although the application is logged in
+// (the card was reset or another application selected since), the login is checked
+// (checkLogin) and the operation tried once more, in the same turn, if the cached PIN
+// was verified again. An operation on a CKA_ALWAYS_AUTHENTICATE key is never retried:
+// its context-specific login is the application's own act. A card transaction kept by
+// a context-specific login (contextHold) needs nothing here: the driver runs the
+// operation inside it and ends it.
 //
-// The card exchange runs with l.mu released (cardCall): a signature takes tens to
-// hundreds of milliseconds on a real card, and holding the library lock through it
-// would serialize every other card and every quick call (C_GetSessionInfo, C_Find…)
-// of other threads behind it. The driver serializes calls per card.
-func (l *Library) privateKeyOp(ts *tokenState, tok slot.Token, key string, op slot.KeyOp, in []byte, contextLogin bool) ([]byte, error) {
-	out, err := l.cardCall(tok, key, op, in)
-	if err == nil || contextLogin || rvOf(err) != ck.CKR_USER_NOT_LOGGED_IN {
-		return out, err
-	}
-	// The world may have moved while l.mu was released: retry only if this is still
-	// the token state of a current card and the user is still logged in.
-	if !l.current(ts) || ts.login != ck.CKU_USER {
-		return nil, err
-	}
-	if !l.refreshLogin(ts, tok) {
-		return nil, err
-	}
-	return l.cardCall(tok, key, op, in)
-}
-
-// cardCall is tok.PrivateKeyOp with l.mu released for the exchange (l.mu held on entry
-// and on return). The input is copied first, so that nothing the driver reads can be
-// changed by another thread meanwhile (a misbehaving application using one session
-// from two threads, or a C_CloseSession wiping the operation); the copy is wiped after.
-// What the caller does after the call sees the library's state as it is then: sessions
-// may have closed and cards gone, which callers already check through their own
-// detached operation state.
-func (l *Library) cardCall(tok slot.Token, key string, op slot.KeyOp, in []byte) (out []byte, err error) {
+// When the session was closed, the card removed or the library finalized meanwhile,
+// the result is wiped and the mark's clean error returned instead.
+func (l *Library) privateKeyOp(s *session, ts *tokenState, flags ck.ULong, key string, op slot.KeyOp, in []byte, contextLogin bool) ([]byte, error) {
 	buf := append([]byte(nil), in...)
 	defer clear(buf)
-	stop := l.touchPrompt(tok, key, op) // a YubiKey may wait for a touch here
-	l.unlocked(func() {
+	pin, loggedIn := l.loginProbe(ts), ts.login == ck.CKU_USER
+	var out []byte
+	var err error
+	var res loginCheck
+	stop := l.touchPrompt(ts.card.tok, key, op) // a YubiKey may wait for a touch here
+	rv := l.onCard(s, ts, &detachedOp{session: s.handle, flags: flags}, func(c card) {
 		defer stop()
-		out, err = tok.PrivateKeyOp(key, op, buf)
+		out, err = c.PrivateKeyOp(key, op, buf)
+		if err == nil || contextLogin || !loggedIn || rvOf(err) != ck.CKR_USER_NOT_LOGGED_IN {
+			return
+		}
+		if res = checkLogin(c, ts.slot, pin); res.reverified {
+			out, err = c.PrivateKeyOp(key, op, buf)
+		}
 	})
+	if rv != ck.CKR_OK {
+		clear(out)
+		return nil, slot.NewError(rv, "the operation's session ended while the card worked", nil)
+	}
+	l.applyLoginCheck(ts, res)
 	return out, err
-}
-
-// unlocked runs f with l.mu released (l.mu held on entry and on return, also when f
-// panics: the export's guard recovers, and the caller's deferred Unlock must find the
-// mutex locked, or the runtime aborts the host process).
-func (l *Library) unlocked(f func()) {
-	l.mu.Unlock()
-	defer l.mu.Lock()
-	f()
-}
-
-// current reports whether ts is still the state of the card in its slot (l.mu held):
-// while l.mu was released the library may have been finalized or the card replaced.
-func (l *Library) current(ts *tokenState) bool {
-	return l.initialized && l.tokens[ts.slot] == ts
 }
 
 // contextLoginPending reports a CKU_CONTEXT_SPECIFIC login waiting for its operation on
@@ -305,3 +296,4 @@ func (l *Library) contextLoginPending(ts *tokenState) bool {
 	}
 	return false
 }
+

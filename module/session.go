@@ -10,9 +10,12 @@ const loginNone = ^ck.ULong(0)
 
 // tokenState is what the application's sessions share about one card (spec 5.6: login
 // is per token and per application): who is logged in and the object handles handed out.
+// Its fields are guarded by the library lock; login changes that rest on a card answer
+// are made by the owner of the card's turn (gate.go), so they never cross.
 type tokenState struct {
 	slot    slot.ID
 	gen     uint64
+	card    card // the card of generation gen, taken when the first session opened
 	login   ck.ULong            // loginNone, ck.CKU_USER or ck.CKU_SO
 	handles map[string]ck.ULong // slot.Object.Key → CK_OBJECT_HANDLE, stable for the card's life
 	pin     *cachedPIN          // the verified user PIN, when the policy keeps it (pincache.go)
@@ -40,9 +43,14 @@ func (l *Library) newHandle() ck.ULong {
 	return l.nextHandle
 }
 
-// checkGeneration drops the sessions, login and object handles of slot id when the card
-// there is not the one they were made for (l.mu held). It reports whether it did.
-func (l *Library) checkGeneration(id slot.ID) bool {
+// reconcile is the one place where sessions die with their card (spec 5.6: removing a
+// token closes its sessions): when the card in slot id is not the one the token state
+// was made for (the slot manager's generation moved on: removed, replaced, or reported
+// lost by the card itself), its sessions, login, cached PIN and object handles are
+// dropped (l.mu held). Every path that learns of a change comes here: session lookup,
+// the slot list, C_GetTokenInfo, C_OpenSession, and a card call answering that the
+// card is gone. It reports whether it dropped anything.
+func (l *Library) reconcile(id slot.ID) bool {
 	ts := l.tokens[id]
 	if ts == nil || l.mgr == nil {
 		return false
@@ -56,6 +64,7 @@ func (l *Library) checkGeneration(id slot.ID) bool {
 }
 
 // dropToken forgets everything about a card (l.mu held): its sessions, login, handles.
+// Only reconcile, C_InitToken (the card's content is new) and C_Finalize call it.
 func (l *Library) dropToken(ts *tokenState) {
 	for h, s := range l.sessions {
 		if s.slot == ts.slot {
@@ -100,7 +109,7 @@ func (l *Library) lookup(h ck.ULong) (*session, *tokenState, ck.ULong) {
 	if !ok {
 		return nil, nil, ck.CKR_SESSION_HANDLE_INVALID
 	}
-	if l.checkGeneration(s.slot) {
+	if l.reconcile(s.slot) {
 		return nil, nil, ck.CKR_DEVICE_REMOVED
 	}
 	ts := l.tokens[s.slot]
@@ -110,15 +119,10 @@ func (l *Library) lookup(h ck.ULong) (*session, *tokenState, ck.ULong) {
 	return s, ts, ck.CKR_OK
 }
 
-// tokenOf returns the card behind a session (l.mu held). A card that is gone closes the
-// slot's sessions (spec 5.6: removing a token closes its sessions).
-func (l *Library) tokenOf(ts *tokenState) (slot.Token, ck.ULong) {
-	tok, rv := l.token(l.mgr, ts.slot)
-	if rv == ck.CKR_TOKEN_NOT_PRESENT || rv == ck.CKR_DEVICE_REMOVED {
-		l.dropToken(ts)
-		return nil, ck.CKR_DEVICE_REMOVED
-	}
-	return tok, rv
+// tokenOf returns the card behind a session (l.mu held; no card I/O: the card was
+// taken when the token state was made).
+func (l *Library) tokenOf(ts *tokenState) (card, ck.ULong) {
+	return ts.card, ck.CKR_OK
 }
 
 // OpenSession is C_OpenSession (spec 5.6.1). Notification callbacks are accepted and
@@ -133,14 +137,20 @@ func (l *Library) OpenSession(id slot.ID, flags ck.ULong) (ck.ULong, ck.ULong) {
 	if flags&ck.CKF_SERIAL_SESSION == 0 {
 		return 0, ck.CKR_SESSION_PARALLEL_NOT_SUPPORTED
 	}
-	l.checkGeneration(id)
-	if _, rv := l.token(m, id); rv != ck.CKR_OK {
-		return 0, rv
-	}
+	l.reconcile(id)
 	ts := l.tokens[id]
 	if ts == nil {
-		ts = &tokenState{slot: id, gen: m.Generation(id), login: loginNone, handles: map[string]ck.ULong{}}
-		l.tokens[id] = ts
+		// The first session with this card: the slot manager may have to connect to it
+		// and run the driver, which talks to the card, so the library lock is released.
+		gen := m.Generation(id) // before the token: a change in between is seen later
+		tok, rv := l.tokenOffLock(m, id)
+		if rv != ck.CKR_OK {
+			return 0, rv
+		}
+		if ts = l.tokens[id]; ts == nil { // another thread may have made it meanwhile
+			ts = &tokenState{slot: id, gen: gen, card: card{l, tok}, login: loginNone, handles: map[string]ck.ULong{}}
+			l.tokens[id] = ts
+		}
 	}
 	rw := flags&ck.CKF_RW_SESSION != 0
 	if !rw && ts.login == ck.CKU_SO {
@@ -153,49 +163,54 @@ func (l *Library) OpenSession(id slot.ID, flags ck.ULong) (ck.ULong, ck.ULong) {
 }
 
 // CloseSession is C_CloseSession. Closing the application's last session with a token
-// logs the token out (spec 5.6.2).
+// logs the token out (spec 5.6.2). It never waits for a busy card: an operation of
+// the session that is on the card ends with CKR_SESSION_CLOSED, and the card's logout
+// is done when it is free (settle, endTurn).
 func (l *Library) CloseSession(h ck.ULong) ck.ULong {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	s, ts, rv := l.lookup(h)
 	if rv != ck.CKR_OK {
+		l.mu.Unlock()
 		return rv
 	}
 	s.endOps()
 	delete(l.sessions, h)
 	l.dropSessionObjects(func(so *sessObject) bool { return so.owner == h })
-	l.afterClose(ts)
+	g := l.afterClose(ts)
+	l.mu.Unlock()
+	l.settle(g)
 	return ck.CKR_OK
 }
 
-// afterClose logs out a token that has no session left (l.mu held).
-func (l *Library) afterClose(ts *tokenState) {
+// afterClose logs out a token that has no session left (l.mu held): the state at once,
+// the card through wantLogout. It returns the gate to settle once l.mu is released.
+func (l *Library) afterClose(ts *tokenState) *cardGate {
 	for _, s := range l.sessions {
 		if s.slot == ts.slot {
-			return
+			return nil
 		}
 	}
+	g := l.gate(ts.slot)
 	if ts.login != loginNone {
-		if tok, err := l.mgr.Token(ts.slot); err == nil {
-			if err := tok.Logout(); err != nil {
-				Logf("slot %d: logout after last session: %v", ts.slot, err)
-			}
-		}
 		ts.login = loginNone
+		l.wantLogout(ts)
 	}
 	ts.forgetPIN()
+	return g
 }
 
-// CloseAllSessions is C_CloseAllSessions.
+// CloseAllSessions is C_CloseAllSessions. Like C_CloseSession it returns at once
+// while the card is busy.
 func (l *Library) CloseAllSessions(id slot.ID) ck.ULong {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if _, rv := l.checkSlot(id); rv != ck.CKR_OK {
+		l.mu.Unlock()
 		return rv
 	}
-	l.checkGeneration(id)
+	l.reconcile(id)
 	ts := l.tokens[id]
 	if ts == nil {
+		l.mu.Unlock()
 		return ck.CKR_OK
 	}
 	for h, s := range l.sessions {
@@ -205,7 +220,9 @@ func (l *Library) CloseAllSessions(id slot.ID) ck.ULong {
 		}
 	}
 	l.dropSessionObjects(func(so *sessObject) bool { return so.slot == id })
-	l.afterClose(ts)
+	g := l.afterClose(ts)
+	l.mu.Unlock()
+	l.settle(g)
 	return ck.CKR_OK
 }
 
@@ -217,7 +234,8 @@ type SessionInfo struct {
 // GetSessionInfo is C_GetSessionInfo: the state follows the token's login (spec 5.6 and
 // the session state diagrams of the usage guide). A user login is checked with the
 // card first (refreshLogin), so a login lost to another program's reset is reported as
-// it is: verified again from the PIN cache, or a public session.
+// it is: verified again from the PIN cache, or a public session. While another thread
+// has the card (a signature waiting for a touch), the known login is answered at once.
 func (l *Library) GetSessionInfo(h ck.ULong) (SessionInfo, ck.ULong) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -225,12 +243,15 @@ func (l *Library) GetSessionInfo(h ck.ULong) (SessionInfo, ck.ULong) {
 	if rv != ck.CKR_OK {
 		return SessionInfo{}, rv
 	}
-	if ts.login == ck.CKU_USER {
-		tok, rv := l.tokenOf(ts)
-		if rv != ck.CKR_OK {
+	if ts.login == ck.CKU_USER && !l.contextLoginPending(ts) {
+		var res loginCheck
+		ran, rv := l.tryCard(s, ts, func(c card) { res = checkLogin(c, ts.slot, l.loginProbe(ts)) })
+		if ran && rv != ck.CKR_OK {
 			return SessionInfo{}, rv
 		}
-		l.refreshLogin(ts, tok)
+		if ran {
+			l.applyLoginCheck(ts, res)
+		}
 	}
 	return SessionInfo{SlotID: s.slot, State: sessionState(s.rw, ts.login), Flags: s.flags()}, ck.CKR_OK
 }

@@ -100,7 +100,7 @@ func (l *Library) SignInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
 
 // newSignOp checks key and mechanism against each other and the token, and prepares
 // the operation.
-func newSignOp(tok slot.Token, obj slot.Object, mech Mechanism) (*signOp, ck.ULong) {
+func newSignOp(tok mechanismLister, obj slot.Object, mech Mechanism) (*signOp, ck.ULong) {
 	a := obj.Attrs
 	if class, _ := a[ck.CKA_CLASS].(ck.ULong); class != ck.CKO_PRIVATE_KEY {
 		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
@@ -324,12 +324,14 @@ func (l *Library) finishSign(h ck.ULong, data []byte, single bool, out OutBuf) (
 			return 0, rv
 		}
 	}
-	return l.complete(h, ts, op, out.Buf)
+	return l.complete(s, ts, op, out.Buf)
 }
 
 // complete runs the card's part of a signature whose data has all been fed, writing
-// the signature to out (l.mu held; the caller checked out's size).
-func (l *Library) complete(h ck.ULong, ts *tokenState, op *signOp, out []byte) (ck.ULong, ck.ULong) {
+// the signature to out (l.mu held on entry and on return, released for the card: see
+// privateKeyOp; the caller took op off the session and checked out's size).
+func (l *Library) complete(s *session, ts *tokenState, op *signOp, out []byte) (ck.ULong, ck.ULong) {
+	h := s.handle
 	n := ck.ULong(op.sigLen)
 	if op.alwaysAuth && !op.contextAuthed {
 		return 0, ck.CKR_USER_NOT_LOGGED_IN
@@ -338,12 +340,7 @@ func (l *Library) complete(h ck.ULong, ts *tokenState, op *signOp, out []byte) (
 	if rv != ck.CKR_OK {
 		return 0, rv
 	}
-	tok, rv := l.tokenOf(ts)
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	defer l.cardBusy(h, ck.CKF_SIGN)() // C_SessionCancel cannot stop it now
-	sig, err := l.privateKeyOp(ts, tok, op.key, kop, in, op.alwaysAuth)
+	sig, err := l.privateKeyOp(s, ts, ck.CKF_SIGN, op.key, kop, in, op.alwaysAuth)
 	op.ctxHold = nil // the key operation ended the card's hold
 	clear(in)
 	if err != nil {

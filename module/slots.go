@@ -23,7 +23,19 @@ func (l *Library) SlotList(tokenPresent bool) ([]slot.ID, ck.ULong) {
 	if rv != ck.CKR_OK {
 		return nil, ck.CKR_OK
 	}
-	ids, err := m.Slots(tokenPresent)
+	// The manager asks pcscd and may wait a moment for its monitor to report a reader
+	// just plugged in: not under the library lock.
+	var ids []slot.ID
+	var err error
+	mk := l.markOf(nil, nil)
+	func() {
+		l.mu.Unlock()
+		defer l.mu.Lock()
+		ids, err = m.Slots(tokenPresent)
+	}()
+	if rv := mk.check(l); rv != ck.CKR_OK {
+		return nil, rv
+	}
 	if err != nil {
 		Logf("C_GetSlotList: %v", err)
 		return nil, rvOf(err)
@@ -35,7 +47,7 @@ func (l *Library) SlotList(tokenPresent bool) ([]slot.ID, ck.ULong) {
 		// A slot whose card is new since its sessions were opened: drop them now so the
 		// application sees the new token cleanly.
 		for _, id := range ids {
-			l.checkGeneration(id)
+			l.reconcile(id)
 		}
 	}
 	return ids, ck.CKR_OK
@@ -81,9 +93,27 @@ func (l *Library) GetSlotInfo(id slot.ID) (SlotInfo, ck.ULong) {
 	return si, ck.CKR_OK
 }
 
-// token returns the token in slot id (l.mu held), mapping "no card" to
-// CKR_TOKEN_NOT_PRESENT as the slot functions must answer.
+// tokenOffLock is token with the library lock released (l.mu held on entry and on
+// return): the manager may have to connect to the card and run the driver.
+func (l *Library) tokenOffLock(m Manager, id slot.ID) (slot.Token, ck.ULong) {
+	var tok slot.Token
+	var rv ck.ULong
+	mk := l.markOf(nil, nil)
+	func() {
+		l.mu.Unlock()
+		defer l.mu.Lock()
+		tok, rv = l.token(m, id)
+	}()
+	if crv := mk.check(l); crv != ck.CKR_OK {
+		return nil, crv
+	}
+	return tok, rv
+}
+
+// token returns the token in slot id (l.mu NOT held: the manager may connect to the
+// card), mapping "no card" to CKR_TOKEN_NOT_PRESENT as the slot functions must answer.
 func (l *Library) token(m Manager, id slot.ID) (slot.Token, ck.ULong) {
+	l.mu.mustNotHold("opening a token")
 	tok, err := m.Token(id)
 	if err != nil {
 		Logf("slot %d: token: %v", id, err)
@@ -99,13 +129,20 @@ func (l *Library) token(m Manager, id slot.ID) (slot.Token, ck.ULong) {
 	return tok, ck.CKR_OK
 }
 
+// mechanismLister is the part of a token that lists its mechanisms (a card, or a
+// slot.Token in tests).
+type mechanismLister interface{ Mechanisms() []slot.Mechanism }
+
 // TokenInfo is CK_TOKEN_INFO: the driver's part plus the session counts the module keeps.
 type TokenInfo struct {
 	slot.TokenInfo
 	SessionCount, RWSessionCount ck.ULong
 }
 
-// GetTokenInfo is C_GetTokenInfo.
+// GetTokenInfo is C_GetTokenInfo. The card is asked (its PIN counter changes with
+// every wrong PIN) when it is free; while another thread has its turn (a signature
+// waiting for a touch, a PIN typed on a PIN pad), the card's last answer for this
+// card is given at once. Only a card never asked yet is waited for.
 func (l *Library) GetTokenInfo(id slot.ID) (TokenInfo, ck.ULong) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -113,14 +150,29 @@ func (l *Library) GetTokenInfo(id slot.ID) (TokenInfo, ck.ULong) {
 	if rv != ck.CKR_OK {
 		return TokenInfo{}, rv
 	}
-	l.checkGeneration(id)
-	tok, rv := l.token(m, id)
-	if rv != ck.CKR_OK {
-		return TokenInfo{}, rv
-	}
-	ti, err := tok.Info()
-	if err != nil {
-		return TokenInfo{}, rvOf(err)
+	l.reconcile(id)
+	g := l.gate(id)
+	gen := m.Generation(id)
+	var ti slot.TokenInfo
+	free := g.turn.TryLock() // does not wait: allowed under l.mu
+	if !free && g.infoGen == gen && gen != 0 {
+		ti = g.info // busy: the last known answer
+	} else {
+		var err error
+		read := func(c card) { ti, err = c.Info() }
+		var ran bool
+		if free {
+			rv, ran = l.onSlotCardLocked(m, id, g, read)
+		} else {
+			rv, ran = l.onSlotCard(m, id, read)
+		}
+		if !ran || rv != ck.CKR_OK {
+			return TokenInfo{}, rv
+		}
+		if err != nil {
+			return TokenInfo{}, rvOf(err)
+		}
+		g.info, g.infoGen = ti, gen
 	}
 	out := TokenInfo{TokenInfo: ti}
 	// The dual-function calls (C_DigestEncryptUpdate...) are not implemented: never
@@ -137,9 +189,49 @@ func (l *Library) GetTokenInfo(id slot.ID) (TokenInfo, ck.ULong) {
 	return out, ck.CKR_OK
 }
 
+// onSlotCard runs talk on the card in slot id in the card's turn, with the library
+// lock released (l.mu held on entry and on return); the card is found, and opened if
+// needed, in the turn. ran is false, and rv the reason, when talk did not run or the
+// library was finalized meanwhile.
+func (l *Library) onSlotCard(m Manager, id slot.ID, talk func(c card)) (rv ck.ULong, ran bool) {
+	g := l.gate(id)
+	if !g.turn.TryLock() {
+		func() {
+			l.mu.Unlock()
+			defer l.mu.Lock()
+			g.turn.Lock()
+		}()
+	}
+	return l.onSlotCardLocked(m, id, g, talk)
+}
+
+// onSlotCardLocked is onSlotCard once the caller has g's turn, which it gives up.
+func (l *Library) onSlotCardLocked(m Manager, id slot.ID, g *cardGate, talk func(c card)) (rv ck.ULong, ran bool) {
+	mk := l.markOf(nil, nil)
+	func() {
+		l.mu.Unlock()
+		defer l.mu.Lock()
+		defer l.endTurn(g)
+		tok, trv := l.token(m, id)
+		if rv = trv; trv != ck.CKR_OK {
+			return
+		}
+		ran = true
+		talk(card{l, tok})
+	}()
+	if crv := mk.check(l); crv != ck.CKR_OK {
+		return crv, false
+	}
+	if !ran {
+		l.reconcile(id)
+	}
+	return rv, ran
+}
+
 // mechanisms is the token's list plus what the module adds in software on top of the
-// card's primitives (l.mu held): hashing variants of RSA and ECDSA, PSS.
-func mechanisms(tok slot.Token) []slot.Mechanism {
+// card's primitives: hashing variants of RSA and ECDSA, PSS. It asks the driver only
+// what it knows (no card I/O), so it may run under the library lock.
+func mechanisms(tok mechanismLister) []slot.Mechanism {
 	base := tok.Mechanisms()
 	have := map[ck.ULong]slot.Mechanism{}
 	for _, m := range base {
@@ -205,7 +297,7 @@ func (l *Library) MechanismList(id slot.ID) ([]ck.ULong, ck.ULong) {
 	if rv != ck.CKR_OK {
 		return nil, rv
 	}
-	tok, rv := l.token(m, id)
+	tok, rv := l.tokenOffLock(m, id)
 	if rv != ck.CKR_OK {
 		return nil, rv
 	}
@@ -224,7 +316,7 @@ func (l *Library) MechanismInfo(id slot.ID, typ ck.ULong) (slot.Mechanism, ck.UL
 	if rv != ck.CKR_OK {
 		return slot.Mechanism{}, rv
 	}
-	tok, rv := l.token(m, id)
+	tok, rv := l.tokenOffLock(m, id)
 	if rv != ck.CKR_OK {
 		return slot.Mechanism{}, rv
 	}

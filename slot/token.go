@@ -90,7 +90,9 @@ type Token interface {
 	// PrivateKeyOp runs op with the private key of object key (an Object.Key naming a
 	// private key).
 	PrivateKeyOp(key string, op KeyOp, input []byte) ([]byte, error)
-	// Close releases the card connection.
+	// Close releases the card connection. It must not wait for a call in progress
+	// on another thread (C_Finalize returns at once while a card waits for a touch):
+	// such a call's thread releases the connection when it ends.
 	Close() error
 }
 

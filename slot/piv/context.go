@@ -37,7 +37,7 @@ var contextHoldMax = 10 * time.Second
 // CKR_ARGUMENTS_BAD. Errors found on the host send nothing.
 func (t *Token) LoginForOperation(key string, pin []byte) (release func(), err error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	t.endHold() // a second context login replaces the first
 	var block, padStruct []byte
 	if pin == nil {
@@ -87,11 +87,12 @@ func (t *Token) startHold() {
 
 // releaseHold ends the hold of generation gen if it is still the open one: a release
 // or time limit that comes after its operation, or after a newer login, does nothing.
+// It never waits for the card: the module calls it under its library lock when an
+// operation ends, and a busy card's call ends the hold when it returns (unlock).
 func (t *Token) releaseHold(gen uint64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.holdGen == gen {
-		t.endHold()
+	t.releaseGen.Store(gen)
+	if t.mu.TryLock() {
+		t.unlock()
 	}
 }
 

@@ -95,7 +95,7 @@ func (t *Token) forgetPUK() {
 // for it): CKR_USER_NOT_LOGGED_IN.
 func (t *Token) InitPIN(pin []byte) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	if pin == nil {
 		return slot.NewError(ck.CKR_FUNCTION_NOT_SUPPORTED, "piv: PIN entry on a PIN pad is not available for C_InitPIN", nil)
 	}
@@ -144,7 +144,7 @@ func (t *Token) InitPIN(pin []byte) error {
 // KEY after proving the old one) for hex. Lengths are checked before any APDU.
 func (t *Token) SetPIN(userType ck.ULong, oldPIN, newPIN []byte) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	if oldPIN == nil && newPIN == nil {
 		// Both NULL: the PIN pad collects them (spec 5.6.5, protected authentication
 		// path). It changes the user PIN only.

@@ -50,7 +50,7 @@ var (
 // objects in this version: CKR_ATTRIBUTE_VALUE_INVALID on CKA_CLASS.
 func (t *Token) CreateObject(tmpl slot.Attributes) (string, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	class, ok, err := tmpl.ULong(ck.CKA_CLASS)
 	if err != nil {
 		return "", err
@@ -404,7 +404,7 @@ func objectRef(key string) (kind string, s keySlot, ok bool) {
 // (CKR_ACTION_PROHIBITED on its own).
 func (t *Token) DestroyObject(key string) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	kind, s, ok := objectRef(key)
 	if !ok {
 		return slot.NewError(ck.CKR_OBJECT_HANDLE_INVALID, "piv: no such object", nil)
@@ -462,7 +462,7 @@ func findObject(objs []slot.Object, key string) *slot.Object {
 // that were imported, and empty slots, cannot be attested.
 func (t *Token) Attest(key string) ([]byte, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	kind, s, ok := objectRef(key)
 	if !ok || kind == "cert" || s.ref == 0xF9 {
 		return nil, slot.NewError(ck.CKR_KEY_HANDLE_INVALID, "piv: not a key that can be attested", nil)

@@ -27,7 +27,7 @@ const (
 // CHUID on a card without a YubiKey serial.
 func (t *Token) Info() (slot.TokenInfo, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	info := slot.TokenInfo{
 		Manufacturer:   "PIV",
 		Model:          "PIV",

@@ -44,7 +44,7 @@ var (
 // Other PIV cards have no reset: CKR_FUNCTION_NOT_SUPPORTED.
 func (t *Token) InitToken(soPIN []byte, label string) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	if !t.yubikey {
 		return slot.NewError(ck.CKR_FUNCTION_NOT_SUPPORTED, "piv: only YubiKeys can be reset; personalize this card with its issuer's tools", nil)
 	}

@@ -30,7 +30,7 @@ var (
 // with a PIN-protected management key).
 func (t *Token) GenerateKeyPair(mech ck.ULong, pub, priv slot.Attributes) (string, string, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	if pub == nil {
 		pub = slot.Attributes{}
 	}

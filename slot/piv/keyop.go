@@ -19,7 +19,7 @@ import (
 // 7C { 82 00, 85 <peer point> } for key agreement; the card answers 7C { 82 <out> }.
 func (t *Token) PrivateKeyOp(key string, op slot.KeyOp, input []byte) ([]byte, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	// The operation spends a context-specific login: its kept transaction ends here,
 	// whatever the outcome (context.go).
 	defer t.endHold()

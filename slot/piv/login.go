@@ -10,7 +10,7 @@ import (
 // management key given as hex (CKU_SO). A rejected credential is never retried.
 func (t *Token) Login(userType ck.ULong, pin []byte) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	switch userType {
 	case ck.CKU_USER, ck.CKU_CONTEXT_SPECIFIC:
 		return t.loginUser(pin)
@@ -91,7 +91,12 @@ func verifyError(err error) error {
 // card keeps it), and a card left authenticated would take anyone's writes.
 func (t *Token) Logout() error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
+	return t.logoutLocked()
+}
+
+// logoutLocked is Logout with t.mu held.
+func (t *Token) logoutLocked() error {
 	so := t.soLoggedIn || t.userAdmin
 	t.lostSecurity()
 	t.forgetPUK()
@@ -134,7 +139,7 @@ func (t *Token) dropMgmAuth() error {
 // PIN to verify again and must know at once asks ProbeLogin.
 func (t *Token) LoggedIn() (bool, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	if !t.loggedIn {
 		return false, nil
 	}

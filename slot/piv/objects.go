@@ -54,7 +54,7 @@ func (t *Token) slotRecord(s keySlot) (*keyInfo, error) {
 		return k, nil
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	return t.ensureSlot(s)
 }
 
@@ -68,7 +68,7 @@ func (t *Token) Objects() ([]slot.Object, error) {
 		return withData(all, data), nil
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	if err := t.ensureKeys(); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pcsc11/pcsc11/apdu"
@@ -27,10 +28,17 @@ type Options struct {
 	NoExtendedAPDU bool
 }
 
-// Token is a PIV card behind one reader.Card. The slot manager serializes calls; the
-// mutex only protects against a careless caller.
+// Token is a PIV card behind one reader.Card. mu serializes the card's exchanges and
+// guards the token's state: every exported method takes it and gives it back with
+// unlock, which also does what was asked meanwhile without waiting (a Close, the end
+// of a context login's hold). Objects already read are published under cache too.
 type Token struct {
 	mu     sync.Mutex
+	// Asked for while mu may be held by a long call (a touch, a slow RSA key); done by
+	// the caller when mu is free, else by mu's holder in unlock.
+	closing    atomic.Bool   // Close was called
+	closed     atomic.Bool   // the card connection was released
+	releaseGen atomic.Uint64 // a context hold of this generation should end
 	card   reader.Card
 	reader string
 	opts   Options
@@ -184,23 +192,68 @@ func (t *Token) atLeast(major, minor byte) bool {
 // card by someone else): the next question about them reads the card again.
 func (t *Token) Invalidate() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	t.forgetObjects()
 	t.soFlagsKnown = false
 	t.pinFlagsKnown = false
 }
 
-// Close releases the card connection.
+// Close releases the card connection. It never waits for a call in progress (a
+// signature waiting for a touch, slot.Token's contract): C_Finalize must return at
+// once. That call's thread then closes the token when it ends, and logs the card out
+// first if a login is on it (the module, which logs out before closing, could not).
 func (t *Token) Close() error {
-	t.mu.Lock()
+	t.closing.Store(true)
+	if !t.mu.TryLock() {
+		return nil // the holder's unlock closes
+	}
 	defer t.mu.Unlock()
+	return t.closeLocked(false)
+}
+
+// closeLocked ends the hold, forgets every secret and releases the card (t.mu held);
+// with logout, a login still on the card is dropped first. Idempotent.
+func (t *Token) closeLocked(logout bool) error {
+	if t.closed.Swap(true) {
+		return nil
+	}
 	t.endHold()
+	if logout && (t.loggedIn || t.soLoggedIn || t.userAdmin) {
+		_ = t.logoutLocked() // best effort: the card may be gone already
+	}
 	t.lostSecurity()
 	t.forgetPUK()
 	if err := t.card.Close(); err != nil {
 		return readerError("close", err)
 	}
 	return nil
+}
+
+// unlock gives t.mu up at the end of a call, after doing what was asked for while it
+// was held. What is asked after that check but before the Unlock is seen by the second
+// look: the asker's TryLock failed, so it relies on it.
+func (t *Token) unlock() {
+	t.whenFree()
+	t.mu.Unlock()
+	if t.asked() && t.mu.TryLock() {
+		t.whenFree()
+		t.mu.Unlock()
+	}
+}
+
+// asked reports work waiting for t.mu to be free.
+func (t *Token) asked() bool {
+	return (t.closing.Load() && !t.closed.Load()) || t.releaseGen.Load() != 0
+}
+
+// whenFree does the work asked for while t.mu was busy (t.mu held).
+func (t *Token) whenFree() {
+	if gen := t.releaseGen.Swap(0); gen != 0 && t.holdGen == gen {
+		t.endHold()
+	}
+	if t.closing.Load() {
+		_ = t.closeLocked(true)
+	}
 }
 
 // transact runs fn inside one PC/SC transaction. When the card was reset since our last
