@@ -296,4 +296,3 @@ func (l *Library) contextLoginPending(ts *tokenState) bool {
 	}
 	return false
 }
-

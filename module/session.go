@@ -15,7 +15,7 @@ const loginNone = ^ck.ULong(0)
 type tokenState struct {
 	slot    slot.ID
 	gen     uint64
-	card    card // the card of generation gen, taken when the first session opened
+	card    card                // the card of generation gen, taken when the first session opened
 	login   ck.ULong            // loginNone, ck.CKU_USER or ck.CKU_SO
 	handles map[string]ck.ULong // slot.Object.Key → CK_OBJECT_HANDLE, stable for the card's life
 	pin     *cachedPIN          // the verified user PIN, when the policy keeps it (pincache.go)

@@ -33,16 +33,16 @@ type Options struct {
 // unlock, which also does what was asked meanwhile without waiting (a Close, the end
 // of a context login's hold). Objects already read are published under cache too.
 type Token struct {
-	mu     sync.Mutex
+	mu sync.Mutex
 	// Asked for while mu may be held by a long call (a touch, a slow RSA key); done by
 	// the caller when mu is free, else by mu's holder in unlock.
 	closing    atomic.Bool   // Close was called
 	closed     atomic.Bool   // the card connection was released
 	releaseGen atomic.Uint64 // a context hold of this generation should end
-	card   reader.Card
-	reader string
-	opts   Options
-	pad    *pinPad // the reader's PIN pad; nil for a plain reader (pinpad.go)
+	card       reader.Card
+	reader     string
+	opts       Options
+	pad        *pinPad // the reader's PIN pad; nil for a plain reader (pinpad.go)
 
 	// Static facts, read once at Open.
 	yubikey  bool
