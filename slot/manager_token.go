@@ -62,16 +62,19 @@ func (m *Manager) Token(id ID) (Token, error) {
 	return tok, nil
 }
 
-// dropToken closes the slot's token and its card. s.op held.
+// dropToken closes the slot's token, which owns its card and closes it. s.op held.
+// The card is not closed here besides: a token busy with a call (a touch wait) closes
+// it when that call ends (Token.Close never waits), and closing the connection under
+// the call would wait for it in pcsc-lite (one lock per context), which C_Finalize
+// must not.
 func (s *slotEntry) dropToken() {
 	if s.tok != nil {
 		s.tok.Close()
 		s.tok = nil
+	} else if s.card != nil {
+		s.card.Close()
 	}
-	if s.card != nil {
-		s.card.Close() // the driver normally did; closing twice is harmless
-		s.card = nil
-	}
+	s.card = nil
 }
 
 // watchedCard is the Card handed to drivers: it notes when the card reports that it is

@@ -19,14 +19,19 @@ import (
 // runtime, no I/O.
 func init() {
 	module.Default.SetManagerFactory(newManager)
-	// One P: the module's Go code is short bursts between card exchanges, and every
-	// exchange and wait is a cgo call into libpcsclite, which needs no P. With a P per
-	// core the idle ones spin looking for work after each wake-up: measured on S3 with
-	// the card's latency model, 4 times the CPU (1.6 ms per P-256 signature instead of
-	// 0.4) for the same wall time, in the host's process. GOMAXPROCS in the host's
-	// environment still decides when set.
+	// A few Ps, whatever the number of cores. The module's Go code is short bursts
+	// between card exchanges, so one P would do for the work, and idle Ps spin looking
+	// for work after each wake-up (measured on S3 with the card's latency model: one P
+	// 0.4 ms CPU per P-256 signature, a P per core 1.6 ms). But every card exchange and
+	// slot wait is a cgo call that keeps its P (in syscall state) until the runtime's
+	// monitor thread takes it back, after up to 10 ms, and more when the host is loaded.
+	// With one P, the slot monitor's wait and a card waiting seconds for a touch leave
+	// a host thread entering the module waiting for that hand-over: C_GetInfo took
+	// 20 ms at the 100th percentile in the issue 15 harness (hwtests/cabi/nonblock.inc),
+	// under 2 ms with 4 Ps (the monitor, two busy cards, and a free P for callers).
+	// GOMAXPROCS in the host's environment still decides when set.
 	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
+		runtime.GOMAXPROCS(4)
 	}
 }
 

@@ -673,6 +673,7 @@ static void test_removal(void) {
 #include "soak.inc"
 #include "restart.inc"
 #include "touch.inc"
+#include "nonblock.inc"
 
 int main(int argc, char **argv) {
 	if (argc >= 2 && strcmp(argv[1], "--pcsc") == 0) return pcsc_child(argc, argv);
@@ -702,7 +703,10 @@ int main(int argc, char **argv) {
 			have_token = 1;
 		}
 	}
-	if (have_token) {
+	const char *only = getenv("PCSC11_TEST_ONLY"); /* "nonblock": that part alone (development) */
+	if (have_token && only != NULL && strcmp(only, "nonblock") == 0) {
+		test_nonblocking(getenv("PCSC11_VPIV_CONTROL"));
+	} else if (have_token) {
 		printf("# token in slot %lu\n", token_slot);
 		test_token();
 		test_threads();
@@ -712,6 +716,7 @@ int main(int argc, char **argv) {
 			test_events(ctl);
 			test_card_lifecycle(ctl);
 			test_other_cards(ctl);
+			test_nonblocking(ctl);
 			test_soak(ctl);
 			if (pin != NULL) test_sharing();
 			test_pcscd_restart();
