@@ -42,7 +42,7 @@ var Keys = []Key{
 // client library, the Go runtime), so a file cannot set them. `pcsc11 info` shows them.
 var EnvOnly = []Key{
 	{"", "PCSCLITE_CSOCK_NAME", "/run/pcscd/pcscd.comm", "pcsc-lite client: the pcscd socket"},
-	{"", "GOMAXPROCS", "1 in the module", "Go runtime threads running Go code at once"},
+	{"", "GOMAXPROCS", "4 in the module", "Go runtime threads running Go code at once"},
 }
 
 // ByName finds a key by its file name.
