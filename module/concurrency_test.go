@@ -162,7 +162,7 @@ func TestCardOperationSurvivesCloseAndFinalize(t *testing.T) {
 			before := runtime.NumGoroutine()
 			busy := startSign(t, l, s1, k1, sum[:])
 			<-g.entered
-			quick(t, tc.name, func() { wantRV(t, tc.name, tc.act(l, s1), ck.CKR_OK) })
+			within(t, tc.name, func() { wantRV(t, tc.name, tc.act(l, s1), ck.CKR_OK) })
 			g.open()
 			select {
 			case r := <-busy:
@@ -315,19 +315,6 @@ func (d *drivenToken) Logout() error {
 	return d.fakeToken.Logout()
 }
 
-// quick fails the test when f takes longer than a generous bound: it stands for "does
-// not wait for the busy card" (the C harness measures the real numbers).
-func quick(t *testing.T, what string, f func()) {
-	t.Helper()
-	ok := make(chan struct{})
-	go func() { f(); close(ok) }()
-	select {
-	case <-ok:
-	case <-time.After(2 * time.Second):
-		t.Fatalf("%s waited for the busy card", what)
-	}
-}
-
 // The measurement of issue 15: thread 1 signs on card A (slow), thread 2 asks
 // C_GetTokenInfo of card A, thread 3 calls C_GetInfo. Nothing but a call that needs
 // something new from card A may wait for it: C_GetTokenInfo answers the last known
@@ -356,35 +343,35 @@ func TestBusyCardBlocksNobodyElse(t *testing.T) {
 	needs := make(chan ck.ULong, 1)
 	go func() { needs <- l.SetPIN(sA2, []byte(testPIN), []byte(testPIN)) }()
 
-	quick(t, "C_GetInfo", func() { _, rv := l.GetInfo(); wantRV(t, "GetInfo", rv, ck.CKR_OK) })
-	quick(t, "C_GetSlotList", func() { _, rv := l.SlotList(true); wantRV(t, "SlotList", rv, ck.CKR_OK) })
-	quick(t, "C_GetSlotInfo of the busy card", func() { _, rv := l.GetSlotInfo(1); wantRV(t, "GetSlotInfo", rv, ck.CKR_OK) })
-	quick(t, "C_GetTokenInfo of the busy card", func() {
+	within(t, "C_GetInfo", func() { _, rv := l.GetInfo(); wantRV(t, "GetInfo", rv, ck.CKR_OK) })
+	within(t, "C_GetSlotList", func() { _, rv := l.SlotList(true); wantRV(t, "SlotList", rv, ck.CKR_OK) })
+	within(t, "C_GetSlotInfo of the busy card", func() { _, rv := l.GetSlotInfo(1); wantRV(t, "GetSlotInfo", rv, ck.CKR_OK) })
+	within(t, "C_GetTokenInfo of the busy card", func() {
 		ti, rv := l.GetTokenInfo(1)
 		wantRV(t, "GetTokenInfo", rv, ck.CKR_OK)
 		if ti.Flags != before.Flags || ti.Label != before.Label {
 			t.Errorf("token info while busy %+v, want the last known %+v", ti.TokenInfo, before.TokenInfo)
 		}
 	})
-	quick(t, "C_GetSessionInfo on the busy card", func() {
+	within(t, "C_GetSessionInfo on the busy card", func() {
 		info, rv := l.GetSessionInfo(sA)
 		wantRV(t, "GetSessionInfo", rv, ck.CKR_OK)
 		if info.State != ck.CKS_RO_USER_FUNCTIONS {
 			t.Errorf("state %d, want the known user login", info.State)
 		}
 	})
-	quick(t, "a search of objects already read on the busy card", func() {
+	within(t, "a search of objects already read on the busy card", func() {
 		if keys := findAll(t, l, sA2, []Attr{{Type: ck.CKA_ID, Value: []byte{4}}}); len(keys) == 0 {
 			t.Error("no objects found")
 		}
 	})
-	quick(t, "C_GetAttributeValue on the busy card", func() {
+	within(t, "C_GetAttributeValue on the busy card", func() {
 		reqs := []AttrReq{{Type: ck.CKA_CLASS}}
 		wantRV(t, "GetAttributeValue", l.GetAttributeValue(sA2, kA, reqs), ck.CKR_OK)
 	})
-	quick(t, "C_GetTokenInfo of the other card", func() { _, rv := l.GetTokenInfo(0); wantRV(t, "GetTokenInfo B", rv, ck.CKR_OK) })
-	quick(t, "C_GetSessionInfo on the other card", func() { _, rv := l.GetSessionInfo(sB); wantRV(t, "GetSessionInfo B", rv, ck.CKR_OK) })
-	quick(t, "a signature on the other card", func() {
+	within(t, "C_GetTokenInfo of the other card", func() { _, rv := l.GetTokenInfo(0); wantRV(t, "GetTokenInfo B", rv, ck.CKR_OK) })
+	within(t, "C_GetSessionInfo on the other card", func() { _, rv := l.GetSessionInfo(sB); wantRV(t, "GetSessionInfo B", rv, ck.CKR_OK) })
+	within(t, "a signature on the other card", func() {
 		wantRV(t, "Sign B", (<-startSign(t, l, sB, kB, sum[:])).rv, ck.CKR_OK)
 	})
 	select {
