@@ -315,11 +315,12 @@ func (d *drivenToken) Logout() error {
 	return d.fakeToken.Logout()
 }
 
-// The measurement of issue 15: thread 1 signs on card A (slow), thread 2 asks
-// C_GetTokenInfo of card A, thread 3 calls C_GetInfo. Nothing but a call that needs
-// something new from card A may wait for it: C_GetTokenInfo answers the last known
-// flags, C_GetSessionInfo the known login, searches and attributes of objects already
-// read answer from what was read, and card B goes on.
+// No caller waits for a card it does not need (DESIGN.md), measured: thread 1 signs on
+// card A (slow), thread 2 asks C_GetTokenInfo of card A, thread 3 calls C_GetInfo.
+// Nothing but a call that needs something new from card A may wait for it:
+// C_GetTokenInfo answers the last known flags, C_GetSessionInfo the known login,
+// searches and attributes of objects already read answer from what was read, and card B
+// goes on.
 func TestBusyCardBlocksNobodyElse(t *testing.T) {
 	l, m, _ := newTestLib(t)
 	g := &gatedToken{fakeToken: newFakeToken(t), entered: make(chan struct{}, 1), release: make(chan struct{})}

@@ -41,7 +41,7 @@ func (c card) Logout() error {
 // card only when no PIN is cached: with one, a login lost without a reset (another
 // application selected) is healed by the operation that needs it (the card refuses it,
 // privateKeyOp verifies the cached PIN again), and hosts that poll C_GetSessionInfo,
-// NSS before TLS records and every second, cost the card nothing (issue 17). Without
+// NSS before TLS records and every second, cost the card nothing (S10). Without
 // one, the session must turn public as soon as the login is gone (docs/pin-cache.md):
 // one APDU per question.
 func (c card) holdsLogin(pin *cachedPIN) (bool, error) {

@@ -122,7 +122,7 @@ const listFresh = 250 * time.Millisecond
 // just before C_GetSlotList is there. That listing is asked by one caller at a time
 // and at most every listFresh: hosts call C_GetSlotList from their UI threads all the
 // time, and the others answer from the monitor's state at once instead of queueing
-// for pcscd (issue 15: 43 ms at the 100th percentile with three threads asking).
+// for pcscd (before: 43 ms at the 100th percentile with three threads asking).
 func (m *Manager) Slots(tokenPresent bool) ([]ID, error) {
 	if m.listTurn() {
 		defer m.listDone()

@@ -27,7 +27,7 @@ func init() {
 	// monitor thread takes it back, after up to 10 ms, and more when the host is loaded.
 	// With one P, the slot monitor's wait and a card waiting seconds for a touch leave
 	// a host thread entering the module waiting for that hand-over: C_GetInfo took
-	// 20 ms at the 100th percentile in the issue 15 harness (hwtests/cabi/nonblock.inc),
+	// 20 ms at the 100th percentile in hwtests/cabi/nonblock.inc,
 	// under 2 ms with 4 Ps (the monitor, two busy cards, and a free P for callers).
 	// GOMAXPROCS in the host's environment still decides when set.
 	if os.Getenv("GOMAXPROCS") == "" {
