@@ -16,15 +16,6 @@ type ECDHParams struct {
 	PublicData []byte
 }
 
-// sessObject is a session object (spec 4.4: CKA_TOKEN false): it lives until its
-// session closes, and every session of the application on that token may use it.
-type sessObject struct {
-	owner ck.ULong // session handle that created it
-	slot  slot.ID
-	gen   uint64
-	attrs slot.Attributes
-}
-
 // DeriveKey is C_DeriveKey for CKM_ECDH1_DERIVE with CKD_NULL (the raw shared secret),
 // on EC and X25519 keys: the card computes the secret, the module keeps it as a
 // CKO_SECRET_KEY session object.
@@ -181,40 +172,4 @@ func secretTemplate(tmpl []Attr, userLoggedIn bool) (slot.Attributes, ck.ULong) 
 	a[ck.CKA_ALWAYS_SENSITIVE] = false
 	a[ck.CKA_NEVER_EXTRACTABLE] = a[ck.CKA_EXTRACTABLE] == false
 	return a, ck.CKR_OK
-}
-
-// DestroyObject is C_DestroyObject: session objects can be destroyed (also from a R/O
-// session, spec 4.4); the token's objects through the driver, from a R/W session.
-func (l *Library) DestroyObject(h, obj ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if so, ok := l.sessObjs[obj]; ok && so.slot == ts.slot && so.gen == ts.gen {
-		if !visible(ts, slot.Object{Attrs: so.attrs}) {
-			return ck.CKR_OBJECT_HANDLE_INVALID
-		}
-		wipeAttrs(so.attrs)
-		delete(l.sessObjs, obj)
-		return ck.CKR_OK
-	}
-	return l.destroyTokenObject(s, ts, obj)
-}
-
-func wipeAttrs(a slot.Attributes) {
-	if v, ok := a[ck.CKA_VALUE].([]byte); ok {
-		clear(v)
-	}
-}
-
-// dropSessionObjects destroys the session objects for which drop is true (l.mu held).
-func (l *Library) dropSessionObjects(drop func(*sessObject) bool) {
-	for h, so := range l.sessObjs {
-		if drop(so) {
-			wipeAttrs(so.attrs)
-			delete(l.sessObjs, h)
-		}
-	}
 }
