@@ -89,11 +89,15 @@ func pinPolicyFromEnv() pinPolicy {
 // dumps and from fork children where the system allows it (secret.Alloc), and wiped
 // on logout, finalize, removal, expiry and when the card rejects it.
 type cachedPIN struct {
-	mu    sync.Mutex
-	mem   []byte // a whole locked mapping; nil once wiped
-	n     int
-	left  int // replays left (pinPolicy.replays); unlimitedReplays: no bound
-	timer *time.Timer
+	mu   sync.Mutex
+	mem  []byte // a whole locked mapping; nil once wiped
+	n    int
+	left int // replays left (pinPolicy.replays); unlimitedReplays: no bound
+	// expires is when the policy's time bound ends (zero: none). The timer wipes the
+	// PIN then; use and held also compare with it, so a PIN is never used past its
+	// time even when the timer's goroutine has not run yet (a loaded host).
+	expires time.Time
+	timer   *time.Timer
 }
 
 // newCachedPIN copies pin into locked memory; nil when the policy keeps nothing or
@@ -110,10 +114,20 @@ func newCachedPIN(p pinPolicy, pin []byte) *cachedPIN {
 	c := &cachedPIN{mem: mem, n: copy(mem, pin), left: p.replays}
 	if p.ttl > 0 {
 		c.mu.Lock()
+		c.expires = time.Now().Add(p.ttl)
 		c.timer = time.AfterFunc(p.ttl, c.wipe)
 		c.mu.Unlock()
 	}
 	return c
+}
+
+// expired reports, with c.mu held, that the time bound has passed; it wipes the PIN.
+func (c *cachedPIN) expired() bool {
+	if c.expires.IsZero() || time.Now().Before(c.expires) {
+		return false
+	}
+	c.release()
+	return true
 }
 
 // use runs fn with the PIN (one replay); false when it was wiped (or c is nil) or
@@ -124,7 +138,7 @@ func (c *cachedPIN) use(fn func(pin []byte) error) (error, bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.mem == nil {
+	if c.mem == nil || c.expired() {
 		return nil, false
 	}
 	if c.left == 0 {
@@ -145,7 +159,7 @@ func (c *cachedPIN) held() bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.mem != nil
+	return c.mem != nil && !c.expired()
 }
 
 // wipe zeroes and releases the PIN. Safe on nil and twice.
