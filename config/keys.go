@@ -34,7 +34,7 @@ var Keys = []Key{
 	{"pinpad_only", "PCSC11_PINPAD_ONLY", "off", "1/on: on a PIN-pad reader refuse PINs typed on the host"},
 	{"reader_allow", "PCSC11_READER_ALLOW", "(all)", "comma-separated reader name patterns (* and ?, any case): only matching readers become slots"},
 	{"reader_deny", "PCSC11_READER_DENY", "(none)", "comma-separated reader name patterns: matching readers never become slots (deny wins)"},
-	{"strict_threads", "PCSC11_STRICT_THREADS", "off", "1: refuse CKF_LIBRARY_CANT_CREATE_OS_THREADS with CKR_NEED_TO_CREATE_THREADS"},
+	{"strict_threads", "PCSC11_STRICT_THREADS", "off", "1/on: refuse CKF_LIBRARY_CANT_CREATE_OS_THREADS with CKR_NEED_TO_CREATE_THREADS"},
 	{"touch_notify", "PCSC11_TOUCH_NOTIFY", "off", "1/on: a desktop notification asks for a touch when the key waits for one (docs/touch.md)"},
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/config"
 	"github.com/pcsc11/pcsc11/module/touchprompt"
 	"github.com/pcsc11/pcsc11/slot"
 )
@@ -27,13 +28,10 @@ const (
 // environment variable PCSC11_STRICT_THREADS=1 sets it for one C_Initialize.
 var RefuseCantCreateThreads = false
 
-// strictThreads reports whether CKF_LIBRARY_CANT_CREATE_OS_THREADS is refused.
+// strictThreads reports whether CKF_LIBRARY_CANT_CREATE_OS_THREADS is refused
+// (strict_threads, an on/off setting: "off", the documented default, is off).
 func strictThreads() bool {
-	if RefuseCantCreateThreads {
-		return true
-	}
-	v := Getenv("PCSC11_STRICT_THREADS")
-	return v != "" && v != "0"
+	return RefuseCantCreateThreads || config.Flag(Getenv("PCSC11_STRICT_THREADS"), false)
 }
 
 // Library is one Cryptoki library instance. The C door uses a single one (Default);

@@ -173,6 +173,11 @@ func TestStrictThreadsEnv(t *testing.T) {
 	t.Setenv("PCSC11_STRICT_THREADS", "")
 	wantRV(t, "default", l.Initialize(args), ck.CKR_OK)
 	l.Finalize(false)
+	// "off" is the documented default (docs/configuration.md), not a value that turns
+	// it on.
+	t.Setenv("PCSC11_STRICT_THREADS", "off")
+	wantRV(t, "off", l.Initialize(args), ck.CKR_OK)
+	l.Finalize(false)
 }
 
 // Between a context-specific login and its operation the card is not probed (a probe
