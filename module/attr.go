@@ -57,26 +57,42 @@ func encodeAttr(v any) (b []byte, ok bool) {
 }
 
 // Attributes that a sensitive or unextractable key never reveals (spec 4.8/4.9: such
-// attributes answer CKR_ATTRIBUTE_SENSITIVE, not "absent").
-var secretAttrs = map[ck.ULong]bool{
-	ck.CKA_VALUE:            true,
-	ck.CKA_PRIVATE_EXPONENT: true,
-	ck.CKA_PRIME_1:          true,
-	ck.CKA_PRIME_2:          true,
-	ck.CKA_EXPONENT_1:       true,
-	ck.CKA_EXPONENT_2:       true,
-	ck.CKA_COEFFICIENT:      true,
+// attributes answer CKR_ATTRIBUTE_SENSITIVE, not "absent"), by the key types that have
+// them: an RSA private key has the CRT parts, every other key type has CKA_VALUE (spec
+// 2.1.x of the mechanisms document and 4.10 secret keys). An attribute the object's
+// type does not have at all, such as CKA_PRIME_1 of an EC key, is
+// CKR_ATTRIBUTE_TYPE_INVALID like any other absent attribute (spec 5.7.5).
+var (
+	rsaSecretAttrs = map[ck.ULong]bool{
+		ck.CKA_PRIVATE_EXPONENT: true,
+		ck.CKA_PRIME_1:          true,
+		ck.CKA_PRIME_2:          true,
+		ck.CKA_EXPONENT_1:       true,
+		ck.CKA_EXPONENT_2:       true,
+		ck.CKA_COEFFICIENT:      true,
+	}
+	valueSecretAttrs = map[ck.ULong]bool{ck.CKA_VALUE: true}
+)
+
+// secretAttrsOf returns the secret attributes an object of this class and key type has.
+func secretAttrsOf(attrs map[ck.ULong]any) map[ck.ULong]bool {
+	class, _ := attrs[ck.CKA_CLASS].(ck.ULong)
+	keyType, _ := attrs[ck.CKA_KEY_TYPE].(ck.ULong)
+	switch {
+	case class == ck.CKO_PRIVATE_KEY && keyType == ck.CKK_RSA:
+		return rsaSecretAttrs
+	case class == ck.CKO_PRIVATE_KEY || class == ck.CKO_SECRET_KEY:
+		return valueSecretAttrs
+	}
+	return nil
 }
 
 // isSensitive reports whether attribute typ of an object with attrs must not be revealed.
 func isSensitive(attrs map[ck.ULong]any, typ ck.ULong) bool {
+	if !secretAttrsOf(attrs)[typ] {
+		return false
+	}
 	class, _ := attrs[ck.CKA_CLASS].(ck.ULong)
-	if class != ck.CKO_PRIVATE_KEY && class != ck.CKO_SECRET_KEY {
-		return false
-	}
-	if !secretAttrs[typ] {
-		return false
-	}
 	sens, _ := attrs[ck.CKA_SENSITIVE].(bool)
 	extr, hasExtr := attrs[ck.CKA_EXTRACTABLE].(bool)
 	return sens || (hasExtr && !extr) || class == ck.CKO_PRIVATE_KEY

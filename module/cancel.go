@@ -27,22 +27,23 @@ func (l *Library) SessionCancel(h, flags ck.ULong) ck.ULong {
 			result = ck.CKR_OPERATION_CANCEL_FAILED
 		}
 	}
-	if flags&ck.CKF_SIGN != 0 && s.sign != nil {
-		s.sign.wipe()
-		s.sign = nil
+	for _, c := range []struct {
+		flag ck.ULong
+		op   Op
+	}{{ck.CKF_SIGN, OpSign}, {ck.CKF_VERIFY, OpVerify}, {ck.CKF_DECRYPT, OpDecrypt},
+		{ck.CKF_ENCRYPT, OpEncrypt}, {ck.CKF_DIGEST, OpDigest}} {
+		if flags&c.flag != 0 {
+			s.endOp(c.op)
+		}
 	}
-	if flags&ck.CKF_VERIFY != 0 {
-		s.verify = nil
+	// The 3.0 message-based operations (C_MessageSignInit, C_MessageVerifyInit) have
+	// flags of their own (spec 5.6 C_SessionCancel, CK_MECHANISM_INFO flags).
+	if flags&ckfMessageSign != 0 && s.msgSign != nil {
+		s.msgSign.wipe()
+		s.msgSign = nil
 	}
-	if flags&ck.CKF_DECRYPT != 0 && s.decrypt != nil {
-		s.decrypt.wipe()
-		s.decrypt = nil
-	}
-	if flags&ck.CKF_ENCRYPT != 0 {
-		s.encrypt = nil
-	}
-	if flags&ck.CKF_DIGEST != 0 {
-		s.digest = nil
+	if flags&ckfMessageVerify != 0 {
+		s.msgVerify = nil
 	}
 	if flags&ckfFindObjects != 0 {
 		s.find = nil
@@ -53,3 +54,9 @@ func (l *Library) SessionCancel(h, flags ck.ULong) ck.ULong {
 // CKF_FIND_OBJECTS, the C_SessionCancel flag for an object search (spec 3.5, table of
 // CK_MECHANISM_INFO flags: 0x00000040).
 const ckfFindObjects ck.ULong = 0x40
+
+// CKF_MESSAGE_SIGN and CKF_MESSAGE_VERIFY (spec 3.5, CK_MECHANISM_INFO flags).
+const (
+	ckfMessageSign   ck.ULong = 0x08
+	ckfMessageVerify ck.ULong = 0x10
+)

@@ -275,9 +275,9 @@ func (l *Library) GetObjectSize(h, obj ck.ULong) (ck.ULong, ck.ULong) {
 	return n, ck.CKR_OK
 }
 
-// ObjectWrite answers C_CopyObject: the session and (when given) the object are
-// checked; copying is not supported (the card's objects are not copyable, and session
-// objects are few and short-lived).
+// ObjectWrite answers C_CopyObject for the card's objects: the session and (when
+// given) the object are checked; copying them is not supported (a PIV card has one key
+// and one certificate per slot). Session objects are copied by CopyObject.
 func (l *Library) ObjectWrite(h ck.ULong, obj *ck.ULong) ck.ULong {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -178,6 +178,9 @@ func (l *Library) GetTokenInfo(id slot.ID) (TokenInfo, ck.ULong) {
 	// The dual-function calls (C_DigestEncryptUpdate...) are not implemented: never
 	// advertise them, whatever the driver says.
 	out.Flags &^= ck.CKF_DUAL_CRYPTO_OPERATIONS
+	// C_GenerateRandom is the module's, from the host's generator (random.go): every
+	// token offers it, so every token says so (docs/conformance.md, C_GenerateRandom).
+	out.Flags |= ck.CKF_RNG
 	for _, s := range l.sessions {
 		if s.slot == id {
 			out.SessionCount++

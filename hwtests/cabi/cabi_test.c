@@ -280,6 +280,8 @@ static CK_OBJECT_HANDLE find_one(CK_SESSION_HANDLE s, CK_ATTRIBUTE *t, CK_ULONG 
 	return o;
 }
 
+#include "edgecases.inc"
+
 static void test_token(void) {
 	CK_TOKEN_INFO ti;
 	CK_SESSION_INFO si;
@@ -513,6 +515,7 @@ static void test_token(void) {
 			check(rv == CKR_OK && pl == sizeof msg - 1 && memcmp(pt, msg, pl) == 0, "OAEP plaintext matches");
 			break;
 		}
+		test_edge_cases(s);
 		check_rv(f->C_Logout(s), CKR_OK, "C_Logout");
 		check_rv(f->C_Logout(s), CKR_USER_NOT_LOGGED_IN, "C_Logout twice");
 		/* Step 23: logging out of one session makes every session public again. */

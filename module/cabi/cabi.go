@@ -36,10 +36,26 @@ var lib = module.Default
 // export defers it with its named result.
 func guard(name string, rv *C.CK_RV) {
 	if r := recover(); r != nil {
-		module.LogAlways("%s: internal error (panic): %v\n%s", name, r, debug.Stack())
-		*rv = C.CKR_GENERAL_ERROR
+		panicked(name, r, rv)
 	}
 	module.LogCall(name, uint64(*rv))
+}
+
+// guardOp is guard for a call that continues or finishes an active operation (digest,
+// sign, verify, encrypt, decrypt; not their Init): after the call, whatever its answer
+// and wherever it was found (here, in the module, or a recovered panic), the
+// termination rule of spec §5.2 applies (module.Library.AfterCall).
+func guardOp(name string, h C.CK_SESSION_HANDLE, op module.Op, rv *C.CK_RV) {
+	if r := recover(); r != nil {
+		panicked(name, r, rv)
+	}
+	lib.AfterCall(ck.ULong(h), op, ck.ULong(*rv))
+	module.LogCall(name, uint64(*rv))
+}
+
+func panicked(name string, r any, rv *C.CK_RV) {
+	module.LogAlways("%s: internal error (panic): %v\n%s", name, r, debug.Stack())
+	*rv = C.CKR_GENERAL_ERROR
 }
 
 // Limits on lengths an application passes: a larger value is a caller bug (or garbage),

@@ -5,7 +5,10 @@ package cabi
 // #include "pcsc11_pkcs11.h"
 import "C"
 
-import "github.com/pcsc11/pcsc11/ck"
+import (
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/module"
+)
 
 //export goC_Initialize
 func goC_Initialize(pInitArgs C.CK_VOID_PTR) (rv C.CK_RV) {
@@ -264,7 +267,7 @@ func goC_EncryptInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR
 
 //export goC_Encrypt
 func goC_Encrypt(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pEncryptedData C.CK_BYTE_PTR, pulEncryptedDataLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_Encrypt", &rv)
+	defer guardOp("C_Encrypt", hSession, module.OpEncrypt, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -273,7 +276,7 @@ func goC_Encrypt(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.
 
 //export goC_EncryptUpdate
 func goC_EncryptUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, pEncryptedPart C.CK_BYTE_PTR, pulEncryptedPartLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_EncryptUpdate", &rv)
+	defer guardOp("C_EncryptUpdate", hSession, module.OpEncrypt, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -282,7 +285,7 @@ func goC_EncryptUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPart
 
 //export goC_EncryptFinal
 func goC_EncryptFinal(hSession C.CK_SESSION_HANDLE, pLastEncryptedPart C.CK_BYTE_PTR, pulLastEncryptedPartLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_EncryptFinal", &rv)
+	defer guardOp("C_EncryptFinal", hSession, module.OpEncrypt, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -300,7 +303,7 @@ func goC_DecryptInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR
 
 //export goC_Decrypt
 func goC_Decrypt(hSession C.CK_SESSION_HANDLE, pEncryptedData C.CK_BYTE_PTR, ulEncryptedDataLen C.CK_ULONG, pData C.CK_BYTE_PTR, pulDataLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_Decrypt", &rv)
+	defer guardOp("C_Decrypt", hSession, module.OpDecrypt, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -309,7 +312,7 @@ func goC_Decrypt(hSession C.CK_SESSION_HANDLE, pEncryptedData C.CK_BYTE_PTR, ulE
 
 //export goC_DecryptUpdate
 func goC_DecryptUpdate(hSession C.CK_SESSION_HANDLE, pEncryptedPart C.CK_BYTE_PTR, ulEncryptedPartLen C.CK_ULONG, pPart C.CK_BYTE_PTR, pulPartLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_DecryptUpdate", &rv)
+	defer guardOp("C_DecryptUpdate", hSession, module.OpDecrypt, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -318,7 +321,7 @@ func goC_DecryptUpdate(hSession C.CK_SESSION_HANDLE, pEncryptedPart C.CK_BYTE_PT
 
 //export goC_DecryptFinal
 func goC_DecryptFinal(hSession C.CK_SESSION_HANDLE, pLastPart C.CK_BYTE_PTR, pulLastPartLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_DecryptFinal", &rv)
+	defer guardOp("C_DecryptFinal", hSession, module.OpDecrypt, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -336,7 +339,7 @@ func goC_DigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR)
 
 //export goC_Digest
 func goC_Digest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_Digest", &rv)
+	defer guardOp("C_Digest", hSession, module.OpDigest, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -345,7 +348,7 @@ func goC_Digest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.C
 
 //export goC_DigestUpdate
 func goC_DigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_DigestUpdate", &rv)
+	defer guardOp("C_DigestUpdate", hSession, module.OpDigest, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -354,7 +357,7 @@ func goC_DigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartL
 
 //export goC_DigestKey
 func goC_DigestKey(hSession C.CK_SESSION_HANDLE, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
-	defer guard("C_DigestKey", &rv)
+	defer guardOp("C_DigestKey", hSession, module.OpDigest, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -363,7 +366,7 @@ func goC_DigestKey(hSession C.CK_SESSION_HANDLE, hKey C.CK_OBJECT_HANDLE) (rv C.
 
 //export goC_DigestFinal
 func goC_DigestFinal(hSession C.CK_SESSION_HANDLE, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_DigestFinal", &rv)
+	defer guardOp("C_DigestFinal", hSession, module.OpDigest, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -381,7 +384,7 @@ func goC_SignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, h
 
 //export goC_Sign
 func goC_Sign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_Sign", &rv)
+	defer guardOp("C_Sign", hSession, module.OpSign, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -390,7 +393,7 @@ func goC_Sign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_
 
 //export goC_SignUpdate
 func goC_SignUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_SignUpdate", &rv)
+	defer guardOp("C_SignUpdate", hSession, module.OpSign, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -399,7 +402,7 @@ func goC_SignUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen
 
 //export goC_SignFinal
 func goC_SignFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_SignFinal", &rv)
+	defer guardOp("C_SignFinal", hSession, module.OpSign, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -435,7 +438,7 @@ func goC_VerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR,
 
 //export goC_Verify
 func goC_Verify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_Verify", &rv)
+	defer guardOp("C_Verify", hSession, module.OpVerify, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -444,7 +447,7 @@ func goC_Verify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.C
 
 //export goC_VerifyUpdate
 func goC_VerifyUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_VerifyUpdate", &rv)
+	defer guardOp("C_VerifyUpdate", hSession, module.OpVerify, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -453,7 +456,7 @@ func goC_VerifyUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartL
 
 //export goC_VerifyFinal
 func goC_VerifyFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_VerifyFinal", &rv)
+	defer guardOp("C_VerifyFinal", hSession, module.OpVerify, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}

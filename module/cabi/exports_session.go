@@ -94,8 +94,15 @@ func cCopyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTemp
 	if (pTemplate == nil && ulCount != 0) || phNewObject == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
-	obj := ck.ULong(hObject)
-	return C.CK_RV(lib.ObjectWrite(ck.ULong(hSession), &obj))
+	tmpl, ok := template(pTemplate, ulCount)
+	if !ok {
+		return C.CKR_ARGUMENTS_BAD
+	}
+	h, r := lib.CopyObject(ck.ULong(hSession), ck.ULong(hObject), tmpl)
+	if r == ck.CKR_OK {
+		*phNewObject = C.CK_OBJECT_HANDLE(h)
+	}
+	return C.CK_RV(r)
 }
 
 func cDestroyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE) C.CK_RV {
