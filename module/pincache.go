@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/guard"
 	"github.com/pcsc11/pcsc11/secret"
 	"github.com/pcsc11/pcsc11/slot"
 )
@@ -115,7 +116,10 @@ func newCachedPIN(p pinPolicy, pin []byte) *cachedPIN {
 	if p.ttl > 0 {
 		c.mu.Lock()
 		c.expires = time.Now().Add(p.ttl)
-		c.timer = time.AfterFunc(p.ttl, c.wipe)
+		// Guarded: a panic in the timer's goroutine would end the host. Should the
+		// wipe itself be what failed, it is tried again from the panic handler, so
+		// the PIN does not outlive its time.
+		c.timer = time.AfterFunc(p.ttl, guard.Func(guard.PINCacheTimer, c.wipe, func(error) { c.wipe() }))
 		c.mu.Unlock()
 	}
 	return c

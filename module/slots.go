@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/guard"
 	"github.com/pcsc11/pcsc11/reader"
 	"github.com/pcsc11/pcsc11/slot"
 )
@@ -362,10 +363,14 @@ func (l *Library) WaitForSlotEvent(flags ck.ULong) (slot.ID, ck.ULong) {
 		// The wait runs in its own goroutine so that C_Finalize's stop is seen at once;
 		// that goroutine ends when C_Finalize closes the manager.
 		ch := make(chan result, 1)
-		go func() {
+		guard.Go(guard.WaitForEvent, func() {
 			id, err := m.WaitForEvent(true)
 			ch <- result{id, err}
-		}()
+		}, func(err error) {
+			// A panic in the wait (the manager, the backend): the caller gets
+			// CKR_GENERAL_ERROR rather than a dead host or a wait for ever.
+			ch <- result{0, slot.NewError(ck.CKR_GENERAL_ERROR, "C_WaitForSlotEvent", err)}
+		})
 		select {
 		case r := <-ch:
 			id, err = r.id, r.err

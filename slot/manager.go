@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/guard"
 	"github.com/pcsc11/pcsc11/reader"
 )
 
@@ -53,6 +54,11 @@ type Manager struct {
 	done    chan struct{} // closed by Close
 
 	monitorDone chan struct{}
+	monitorEnd  sync.Once // closes monitorDone, from the monitor or its panic handler
+	// monitorErr: the monitor goroutine died of a panic (recovered by package guard).
+	// Events are no longer seen, so C_WaitForSlotEvent answers CKR_GENERAL_ERROR
+	// instead of waiting for ever.
+	monitorErr error
 
 	listing  atomic.Bool  // a PC/SC listing of Slots is in flight
 	listedAt atomic.Int64 // when the last one ended (Unix ns)
@@ -94,8 +100,17 @@ func NewManager(b reader.Backend, d Driver) *Manager {
 	} else {
 		known = nil
 	}
-	go m.monitor(known)
+	guard.Go(guard.SlotMonitor, func() { m.monitor(known) }, m.monitorPanicked)
 	return m
+}
+
+// monitorPanicked records that the monitor is gone and wakes every waiter.
+func (m *Manager) monitorPanicked(err error) {
+	m.monitorEnd.Do(func() { close(m.monitorDone) })
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.monitorErr = NewError(ck.CKR_GENERAL_ERROR, "slot: the slot monitor failed", err)
+	m.notifyLocked()
 }
 
 func errNotInitialized() error {
@@ -242,6 +257,10 @@ func (m *Manager) WaitForEvent(block bool) (ID, error) {
 			delete(m.flagged, id)
 			m.mu.Unlock()
 			return id, nil
+		}
+		if err := m.monitorErr; err != nil {
+			m.mu.Unlock()
+			return 0, err
 		}
 		if !block {
 			m.mu.Unlock()

@@ -10,7 +10,7 @@ import (
 // and waits again from exactly the state it got, so nothing happening in between is
 // missed. It exits when the Manager is closed.
 func (m *Manager) monitor(known []reader.ReaderState) {
-	defer close(m.monitorDone)
+	defer m.monitorEnd.Do(func() { close(m.monitorDone) })
 	backoff := time.Duration(0)
 	idle := 0 // wake-ups in a row that changed nothing and came back at once
 	for {

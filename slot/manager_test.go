@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/guard"
 	"github.com/pcsc11/pcsc11/reader"
 )
 
@@ -363,5 +364,34 @@ func TestStartWithoutPCSC(t *testing.T) {
 	b.attach("R")
 	if id := waitEvent(t, m); id != 0 {
 		t.Fatalf("event on %d", id)
+	}
+}
+
+// A panic in the slot monitor goroutine (injected through package guard's test hook)
+// is recovered: the process survives, a blocked C_WaitForSlotEvent wakes with
+// CKR_GENERAL_ERROR instead of waiting for events nobody will see, and Close works.
+func TestMonitorPanicIsRecovered(t *testing.T) {
+	guard.SetTestHook(func(name string) {
+		if name == guard.SlotMonitor {
+			panic("injected into the slot monitor")
+		}
+	})
+	defer guard.SetTestHook(nil)
+	m, _, _ := newTestManager(t, func(b *fakeBackend) { b.attach("R") })
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.WaitForEvent(true)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		wantRV(t, err, ck.CKR_GENERAL_ERROR)
+	case <-time.After(5 * time.Second):
+		t.Fatal("WaitForEvent still blocked after the monitor died")
+	}
+	_, err := m.WaitForEvent(false)
+	wantRV(t, err, ck.CKR_GENERAL_ERROR)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/guard"
 	"github.com/pcsc11/pcsc11/reader"
 	"github.com/pcsc11/pcsc11/slot"
 )
@@ -82,7 +83,10 @@ func (t *Token) holding() bool { return t.holdTimer != nil }
 func (t *Token) startHold() {
 	t.holdGen++
 	gen := t.holdGen
-	t.holdTimer = time.AfterFunc(contextHoldMax, func() { t.releaseHold(gen) })
+	release := func() { t.releaseHold(gen) }
+	// Guarded: a panic here would end the host; the handler tries the release again
+	// so the card is not kept from other applications.
+	t.holdTimer = time.AfterFunc(contextHoldMax, guard.Func(guard.ContextTimer, release, func(error) { release() }))
 }
 
 // releaseHold ends the hold of generation gen if it is still the open one: a release

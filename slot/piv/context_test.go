@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/guard"
 	"github.com/pcsc11/pcsc11/reader"
 	"github.com/pcsc11/pcsc11/slot"
 )
@@ -346,4 +347,37 @@ func TestContextLoginReadsOnlyItsSlot(t *testing.T) {
 	}
 	wantTrace(t, "fresh token, context login + 9C signature", m, from,
 		"GET METADATA 9C", "GET DATA 5FC10A", "VERIFY PIN", "GENERAL AUTH 9C")
+}
+
+// A panic in the context login's timer goroutine (injected through package guard's
+// test hook) is recovered, and the kept transaction is still released on time.
+func TestContextTimerPanicIsRecovered(t *testing.T) {
+	setEnv(t, nil)
+	m, _, _ := provisioned(t)
+	_, tok := openTx(t, m)
+	guard.SetTestHook(func(name string) {
+		if name == guard.ContextTimer {
+			panic("injected into the context login timer")
+		}
+	})
+	defer guard.SetTestHook(nil)
+	old := contextHoldMax
+	contextHoldMax = 20 * time.Millisecond
+	t.Cleanup(func() { contextHoldMax = old })
+	if _, err := tok.LoginForOperation("priv/9c", []byte(testPIN)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tok.mu.Lock()
+		holding := tok.holding()
+		tok.mu.Unlock()
+		if !holding {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the kept transaction outlived its timer's panic")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
