@@ -31,6 +31,10 @@ const MaxGetResponse = 1024
 var (
 	ErrResponseTooLong = errors.New("apdu: response exceeds the maximum size")
 	ErrTooManyChained  = errors.New("apdu: too many GET RESPONSE rounds")
+	// ErrEmptyGetResponse: a GET RESPONSE answered 61xx ("more data") without data. A
+	// card that does so never finishes; without this check it held a call for up to
+	// MaxGetResponse rounds (about 45 s at vpcd's 44 ms per APDU, issue 18).
+	ErrEmptyGetResponse = errors.New("apdu: GET RESPONSE brought no data but announced more")
 )
 
 // claChain is the ISO 7816-4 §5.4.1 "command chaining" bit of an interindustry CLA.
@@ -43,7 +47,8 @@ const insGetResponse = 0xC0
 // when Data > 255 and !opts.Extended, follows 61xx with GET RESPONSE (00 C0 00 00 xx)
 // collecting the data, re-sends once with Le=xx on 6Cxx, and returns the data for 9000
 // or a *StatusError for any other final SW (63Cx included). Transport errors pass
-// through unchanged. Bounded: no infinite 61xx loop, no response over MaxResponse.
+// through unchanged. Bounded: no infinite 61xx loop, no response over MaxResponse, and
+// a GET RESPONSE that brings no data while announcing more ends it (ErrEmptyGetResponse).
 //
 // Without opts.Extended every APDU is short: an Ne above 256 is sent as Le=00 and the
 // rest is expected through 61xx, which every PIV card supports.
@@ -200,6 +205,9 @@ func (x *exchange) finish() ([]byte, error) {
 		}
 		if err := x.retryLe(); err != nil {
 			return nil, err
+		}
+		if len(x.resp.Data) == 0 && x.resp.SW&0xFF00 == 0x6100 {
+			return nil, fmt.Errorf("%w (INS %02X, SW %04X)", ErrEmptyGetResponse, x.ins, x.resp.SW)
 		}
 	}
 	if x.resp.SW != SWOK {

@@ -204,7 +204,6 @@ func TestExchangeEndless61xx(t *testing.T) {
 		max  int
 		want error
 	}{
-		{"empty 61xx forever", ans(nil, 0x6100), 0, ErrTooManyChained},
 		{"one byte forever", ans([]byte{1}, 0x6101), 0, ErrTooManyChained},
 		{"full blocks forever", ans(seq(256), 0x6100), 0, ErrResponseTooLong},
 		{"small limit", ans(seq(100), 0x6164), 250, ErrResponseTooLong},
@@ -219,6 +218,36 @@ func TestExchangeEndless61xx(t *testing.T) {
 				t.Fatalf("sent %d APDUs", len(card.sent))
 			}
 		})
+	}
+}
+
+// A card answering 61xx with no data (issue 18): the first GET RESPONSE that brings
+// nothing ends the exchange, after 2 APDUs instead of MaxGetResponse+1 (~45 s at
+// vpcd's 44 ms per APDU). A first answer of 61xx without data is normal (T=0 cards
+// answer so) and is followed.
+func TestExchangeEmptyGetResponse(t *testing.T) {
+	card := &scriptCard{answers: [][]byte{ans(nil, 0x6100)}}
+	got, err := Exchange(card, Command{INS: 0xCB, Ne: 256}, Options{})
+	if !errors.Is(err, ErrEmptyGetResponse) || got != nil {
+		t.Fatalf("got %d bytes, err %v; want ErrEmptyGetResponse", len(got), err)
+	}
+	if len(card.sent) != 2 {
+		t.Fatalf("sent %d APDUs, want 2 (the command, one GET RESPONSE)", len(card.sent))
+	}
+	// Data, then an empty "more": the same.
+	card = &scriptCard{answers: [][]byte{ans(seq(10), 0x6110), ans(nil, 0x6110)}}
+	if _, err := Exchange(card, Command{INS: 0xCB, Ne: 256}, Options{}); !errors.Is(err, ErrEmptyGetResponse) || len(card.sent) != 2 {
+		t.Fatalf("err %v after %d APDUs", err, len(card.sent))
+	}
+	// 61xx without data as the first answer, then the data: fine.
+	card = &scriptCard{answers: [][]byte{ans(nil, 0x6103), ans([]byte{1, 2, 3}, 0x9000)}}
+	if got, err := Exchange(card, Command{INS: 0xCB, Ne: 256}, Options{}); err != nil || !bytes.Equal(got, []byte{1, 2, 3}) {
+		t.Fatalf("T=0 style: % X, %v", got, err)
+	}
+	// An empty GET RESPONSE with 9000 is a complete (if odd) answer.
+	card = &scriptCard{answers: [][]byte{ans([]byte{1}, 0x6101), ans(nil, 0x9000)}}
+	if got, err := Exchange(card, Command{INS: 0xCB, Ne: 256}, Options{}); err != nil || !bytes.Equal(got, []byte{1}) {
+		t.Fatalf("empty final part: % X, %v", got, err)
 	}
 }
 
@@ -326,13 +355,21 @@ func TestExchangeFirstBounded(t *testing.T) {
 	if _, _, err := ExchangeFirst(card, Command{INS: 0xCB, Ne: 256}, Options{MaxResponse: 100}); !errors.Is(err, ErrResponseTooLong) {
 		t.Fatalf("err = %v", err)
 	}
-	// A card that keeps answering 61xx: Rest stops after MaxGetResponse rounds.
-	card = &scriptCard{answers: [][]byte{ans(nil, 0x6100)}}
+	// A card that keeps answering 61xx with data: Rest stops after MaxGetResponse rounds.
+	card = &scriptCard{answers: [][]byte{ans([]byte{1}, 0x6101)}}
 	_, more, err := ExchangeFirst(card, Command{INS: 0xCB, Ne: 256}, Options{})
 	if err != nil || more == nil {
 		t.Fatalf("more %v, err %v", more, err)
 	}
 	if _, err := more.Rest(); !errors.Is(err, ErrTooManyChained) {
 		t.Fatalf("err = %v", err)
+	}
+	// Without data: at the first empty GET RESPONSE.
+	card = &scriptCard{answers: [][]byte{ans(nil, 0x6100)}}
+	if _, more, err = ExchangeFirst(card, Command{INS: 0xCB, Ne: 256}, Options{}); err != nil || more == nil {
+		t.Fatalf("more %v, err %v", more, err)
+	}
+	if _, err := more.Rest(); !errors.Is(err, ErrEmptyGetResponse) || len(card.sent) != 2 {
+		t.Fatalf("err = %v after %d APDUs", err, len(card.sent))
 	}
 }

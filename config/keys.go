@@ -26,6 +26,7 @@ type Key struct {
 var Keys = []Key{
 	{"cache", "PCSC11_CACHE", "on", "0/off: no disk cache of certificates (docs/cache.md)"},
 	{"cache_dir", "PCSC11_CACHE_DIR", "$XDG_CACHE_HOME/pcsc11", "the disk cache's directory (~/.cache/pcsc11 without XDG_CACHE_HOME)"},
+	{"card_timeout", "PCSC11_CARD_TIMEOUT", "45s", "a duration or seconds; 0/off: none. How long one call's card conversation may take before the card counts as not answering (docs/troubleshooting.md)"},
 	{"debug", "PCSC11_DEBUG", "off", "module log on when set (not 0); the word apdu adds an APDU trace"},
 	{"log", "PCSC11_LOG", "stderr", "file for the log and the APDU trace"},
 	{"pin_cache", "PCSC11_PIN_CACHE", "session", "session, off, or a duration: how long the module keeps a verified PIN (docs/pin-cache.md)"},

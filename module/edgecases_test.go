@@ -2,6 +2,7 @@ package module
 
 import (
 	"testing"
+	"time"
 
 	"github.com/pcsc11/pcsc11/ck"
 )
@@ -142,4 +143,14 @@ func TestCopySessionObject(t *testing.T) {
 	wantRV(t, "copy of a card object", rv, ck.CKR_SESSION_READ_ONLY)
 	_, rv = l.CopyObject(s, 12345, nil)
 	wantRV(t, "copy of no object", rv, ck.CKR_OBJECT_HANDLE_INVALID)
+}
+
+func TestCardBudgetFromEnv(t *testing.T) {
+	for v, want := range map[string]time.Duration{"": 0, "off": -1, "0": -1, "20s": 20 * time.Second,
+		"90": 90 * time.Second, "1m": time.Minute, "soon": 0, "-5s": 0} {
+		t.Setenv("PCSC11_CARD_TIMEOUT", v)
+		if got := CardBudget(); got != want {
+			t.Errorf("PCSC11_CARD_TIMEOUT=%q: %v, want %v", v, got, want)
+		}
+	}
 }

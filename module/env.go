@@ -1,6 +1,12 @@
 package module
 
-import "github.com/pcsc11/pcsc11/config"
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pcsc11/pcsc11/config"
+)
 
 // Getenv reads the module's settings (PCSC11_*) through the one lookup of package
 // config: the environment, over the configuration files (read at C_Initialize), over
@@ -22,4 +28,26 @@ func logConfigErrors(errs []error) {
 	for _, err := range errs {
 		LogAlways("configuration not applied, going on without it: %v", err)
 	}
+}
+
+// CardBudget is the budget of one card conversation (one Cryptoki call's APDUs and
+// PIN-pad requests) from card_timeout (PCSC11_CARD_TIMEOUT): a Go duration ("20s", "1m") or a number
+// of seconds; unset or unreadable: reader.DefaultBudget (the caller's zero); "0" or
+// "off": no bound. See docs/troubleshooting.md.
+func CardBudget() time.Duration {
+	v := strings.TrimSpace(strings.ToLower(Getenv("PCSC11_CARD_TIMEOUT")))
+	switch v {
+	case "":
+		return 0
+	case "0", "off":
+		return -1
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d
+	}
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	Logf("PCSC11_CARD_TIMEOUT=%q is not a duration; using the default", v)
+	return 0
 }

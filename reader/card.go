@@ -41,4 +41,8 @@ var (
 	ErrReaderGone = errors.New("reader: reader unavailable")
 	// ErrCancelled: a blocking call was cancelled (SCardCancel, context released).
 	ErrCancelled = errors.New("reader: cancelled")
+	// ErrCardUnresponsive: the card (or its reader, or pcscd) did not answer within the
+	// budget of the call's conversation (Conn, DefaultBudget). The connection answers
+	// this error at once until the late answer comes, if ever.
+	ErrCardUnresponsive = errors.New("reader: card did not answer in time")
 )

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ebfe/scard"
+
+	"github.com/pcsc11/pcsc11/guard"
 )
 
 // handle is the part of *scard.Card a Conn uses; tests substitute a fake.
@@ -44,13 +46,33 @@ type Conn struct {
 	dead      error // set once the card is gone: every call returns it
 	closed    bool
 	trace     tracer
+
+	// The budget of one card conversation (see Budget): deadline is when the open
+	// transaction's budget runs out (zero outside a transaction). stuck: a PC/SC call
+	// did not return in time and still runs in its goroutine; the connection is dead
+	// (ErrCardUnresponsive) until it returns (revive). txOwed: that call ran inside a
+	// transaction, which pcscd still holds for us and revive ends.
+	budget   time.Duration
+	deadline time.Time
+	inTx     bool
+	stuck    bool
+	txOwed   bool
 }
+
+// DefaultBudget is how long one card conversation may take: every APDU and PIN-pad
+// request from BeginTransaction to EndTransaction, which is one Cryptoki call (one
+// PC/SC transaction per call; a context-specific login keeps its transaction for at
+// most 10 s more, slot/piv/context.go). Long enough for a YubiKey touch (the key waits
+// up to 15 s) and for a PIN typed on a PIN pad (30 s, slot/piv/pinpad.go); short
+// enough that a card that stops answering releases the host's thread in under a
+// minute instead of never. PCSC11_CARD_TIMEOUT changes it (docs/troubleshooting.md).
+const DefaultBudget = 45 * time.Second
 
 var _ Card = (*Conn)(nil)
 
 // newConn wraps an open handle and reads the card's ATR.
 func newConn(reader string, ctx *scard.Context, h handle) *Conn {
-	c := &Conn{reader: reader, ctx: ctx, h: h}
+	c := &Conn{reader: reader, ctx: ctx, h: h, budget: DefaultBudget}
 	c.refreshATR()
 	return c
 }
@@ -134,7 +156,7 @@ func (c *Conn) Transmit(cmd []byte) (rsp []byte, err error) {
 		return nil, &OpError{Op: "transmit", Reader: c.reader, Code: fmt.Errorf("no T=0/T=1 protocol (%d)", p)}
 	}
 	start := time.Now()
-	rsp, err = c.guardedTransmit(cmd)
+	rsp, err = c.bounded("transmit", func() ([]byte, error) { return c.guardedTransmit(cmd) })
 	if err == nil && len(rsp) < 2 {
 		err = &OpError{Op: "transmit", Reader: c.reader, Code: fmt.Errorf("response of %d bytes", len(rsp))}
 	}
@@ -179,6 +201,7 @@ func (c *Conn) BeginTransaction() error {
 			return c.fail("begin transaction", err)
 		}
 	}
+	c.inTx, c.deadline = true, c.startBudget()
 	if e := c.resetSeen; e != nil {
 		c.resetSeen = nil
 		return e
@@ -190,6 +213,7 @@ func (c *Conn) BeginTransaction() error {
 func (c *Conn) EndTransaction() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.inTx, c.deadline = false, time.Time{}
 	if err := c.usable(); err != nil {
 		return err
 	}
@@ -207,7 +231,7 @@ func (c *Conn) Control(code uint32, in []byte) ([]byte, error) {
 		return nil, err
 	}
 	start := time.Now()
-	out, err := c.guardedControl(code, in)
+	out, err := c.bounded("control", func() ([]byte, error) { return c.guardedControl(code, in) })
 	traceControl(c.reader, code, in, out, err, time.Since(start))
 	if err != nil {
 		var oe *OpError
@@ -237,6 +261,16 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	c.closed = true
+	if c.stuck {
+		// A PC/SC call on this handle has not returned: disconnecting now would wait
+		// for it. revive releases the handle and context when (if) it returns.
+		return nil
+	}
+	return c.release()
+}
+
+// release disconnects and releases the context (c.mu held, c.closed set).
+func (c *Conn) release() error {
 	err := c.h.Disconnect(scard.LeaveCard)
 	if c.dead != nil {
 		err = nil // the handle is already gone on pcscd's side
@@ -247,4 +281,80 @@ func (c *Conn) Close() error {
 		}
 	}
 	return opErr("disconnect", c.reader, err)
+}
+
+// startBudget returns the deadline of a conversation starting now (zero: unbounded).
+func (c *Conn) startBudget() time.Time {
+	if c.budget <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(c.budget)
+}
+
+// bounded runs one PC/SC call (c.mu held) within the budget of the conversation: the
+// open transaction's, or its own outside a transaction. The call runs in a guarded
+// goroutine; if it has not returned when the budget runs out, the connection is marked
+// dead with ErrCardUnresponsive and the caller gets that error at once, while the call
+// goes on in its goroutine (a cgo call cannot be interrupted); revive undoes the
+// verdict if it ever returns. A conversation that used up its budget with answers
+// (many slow APDUs) gets ErrCardUnresponsive for its next call, without the verdict.
+func (c *Conn) bounded(op string, call func() ([]byte, error)) ([]byte, error) {
+	deadline := c.deadline
+	if deadline.IsZero() {
+		deadline = c.startBudget()
+	}
+	if deadline.IsZero() {
+		return call()
+	}
+	left := time.Until(deadline)
+	if left <= 0 {
+		return nil, &OpError{Op: op, Reader: c.reader, Code: fmt.Errorf("the call's card budget (%v) is used up", c.budget), Kind: ErrCardUnresponsive}
+	}
+	type result struct {
+		out []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	guard.Go(guard.CardTransmit, func() {
+		out, err := call()
+		ch <- result{out, err}
+	}, func(err error) {
+		ch <- result{nil, &OpError{Op: op, Reader: c.reader, Code: err}}
+	})
+	timer := time.NewTimer(left)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		return r.out, r.err
+	case <-timer.C:
+	}
+	c.dead = &OpError{Op: op, Reader: c.reader, Code: fmt.Errorf("no answer within the call's budget of %v", c.budget), Kind: ErrCardUnresponsive}
+	c.stuck, c.txOwed = true, c.inTx
+	guard.Go(guard.CardTransmit, func() {
+		<-ch
+		c.revive()
+	}, nil)
+	return nil, c.dead
+}
+
+// revive runs when a call that overran its budget finally returns: the connection is
+// usable again, but what the card did with the abandoned command is unknown, so the
+// next BeginTransaction reports a reset (re-select, logins lost). A transaction the
+// call ran in is ended; a connection closed meanwhile is released now.
+func (c *Conn) revive() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stuck = false
+	if c.txOwed {
+		c.txOwed = false
+		c.h.EndTransaction(scard.LeaveCard)
+	}
+	if c.closed {
+		c.release()
+		return
+	}
+	if errors.Is(c.dead, ErrCardUnresponsive) {
+		c.dead = nil
+		c.resetSeen = &OpError{Op: "transmit", Reader: c.reader, Code: errors.New("the card answered after its budget; its state is unknown"), Kind: ErrCardReset}
+	}
 }

@@ -2,12 +2,15 @@ package reader
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ebfe/scard"
+
+	"github.com/pcsc11/pcsc11/guard"
 )
 
 // pnpReader is pcsc-lite's pseudo-reader whose state changes when a reader is
@@ -35,6 +38,10 @@ type PCSC struct {
 	pnp  scard.StateFlag // last state seen for the PnP pseudo-reader
 
 	closed atomic.Bool
+
+	// Budget bounds each card conversation of the connections Connect opens (see
+	// DefaultBudget, which 0 means); a negative value leaves them unbounded.
+	Budget time.Duration
 }
 
 var _ Backend = (*PCSC)(nil)
@@ -120,10 +127,50 @@ func (p *PCSC) Connect(reader string) (Card, error) {
 	if err != nil {
 		return nil, opErr("establish context", reader, err)
 	}
-	h, err := ctx.Connect(reader, scard.ShareShared, scard.ProtocolT1)
-	if isCode(err, scard.ErrProtoMismatch) {
-		h, err = ctx.Connect(reader, scard.ShareShared, scard.ProtocolAny)
+	budget := p.Budget
+	switch {
+	case budget == 0:
+		budget = DefaultBudget
+	case budget < 0:
+		budget = 0
 	}
+	// SCardConnect waits for the reader: behind a card that stopped answering (a
+	// transmit of ours or of another program still running in pcscd) it would wait for
+	// ever. It runs in a guarded goroutine, bounded like a conversation; a connect that
+	// returns after its caller gave up is disconnected and released then.
+	type result struct {
+		h   *scard.Card
+		err error
+	}
+	ch := make(chan result, 1)
+	connect := func() {
+		h, err := ctx.Connect(reader, scard.ShareShared, scard.ProtocolT1)
+		if isCode(err, scard.ErrProtoMismatch) {
+			h, err = ctx.Connect(reader, scard.ShareShared, scard.ProtocolAny)
+		}
+		ch <- result{h, err}
+	}
+	var r result
+	if budget == 0 {
+		connect()
+		r = <-ch
+	} else {
+		guard.Go(guard.CardTransmit, connect, func(err error) { ch <- result{nil, err} })
+		timer := time.NewTimer(budget)
+		select {
+		case r = <-ch:
+			timer.Stop()
+		case <-timer.C:
+			guard.Go(guard.CardTransmit, func() {
+				if late := <-ch; late.h != nil {
+					late.h.Disconnect(scard.LeaveCard)
+				}
+				ctx.Release()
+			}, nil)
+			return nil, &OpError{Op: "connect", Reader: reader, Code: fmt.Errorf("no answer within %v", budget), Kind: ErrCardUnresponsive}
+		}
+	}
+	h, err := r.h, r.err
 	if err != nil {
 		ctx.Release()
 		e := &OpError{Op: "connect", Reader: reader, Code: err, Kind: kindOf(err)}
@@ -132,7 +179,9 @@ func (p *PCSC) Connect(reader string) (Card, error) {
 		}
 		return nil, e
 	}
-	return newConn(reader, ctx, h), nil
+	c := newConn(reader, ctx, h)
+	c.budget = budget
+	return c, nil
 }
 
 // WaitChange: see Backend. A snapshot (timeout 0) uses the main context; a wait uses

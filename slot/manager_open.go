@@ -32,6 +32,12 @@ func (m *Manager) open(s *slotEntry, name string, gen uint64) (Token, *watchedCa
 			if errors.As(err, &se) && se.RV == ck.CKR_TOKEN_NOT_RECOGNIZED {
 				s.tokErr, s.tokGen = err, gen
 			}
+			if errors.Is(err, reader.ErrCardUnresponsive) {
+				// A card that let a whole budget pass without answering is not asked
+				// again during this insertion: every later call would wait as long.
+				// Re-inserting it starts afresh.
+				s.tokErr, s.tokGen = err, gen
+			}
 			return nil, nil, err
 		}
 		lastErr = err
@@ -51,6 +57,9 @@ func (m *Manager) open(s *slotEntry, name string, gen uint64) (Token, *watchedCa
 // openOnce is one connect + driver run. transient reports a failure worth retrying.
 func (m *Manager) openOnce(name string) (tok Token, wc *watchedCard, transient bool, err error) {
 	card, err := m.b.Connect(name)
+	if errors.Is(err, reader.ErrCardUnresponsive) {
+		return nil, nil, false, NewError(ck.CKR_DEVICE_ERROR, "slot: the card in "+name+" does not answer", err)
+	}
 	if err != nil {
 		if errorsIsAny(err, reader.ErrNoCard, reader.ErrCardRemoved, reader.ErrReaderGone) {
 			return nil, nil, false, NewError(ck.CKR_TOKEN_NOT_PRESENT, "slot: card left "+name, err)
@@ -71,6 +80,13 @@ func (m *Manager) openOnce(name string) (tok Token, wc *watchedCard, transient b
 	wc.Close()
 	if errorsIsAny(err, reader.ErrNoCard, reader.ErrCardRemoved, reader.ErrReaderGone) {
 		return nil, nil, false, NewError(ck.CKR_TOKEN_NOT_PRESENT, "slot: card left "+name, err)
+	}
+	if errors.Is(err, reader.ErrCardUnresponsive) {
+		var se *Error
+		if !errors.As(err, &se) {
+			err = NewError(ck.CKR_DEVICE_ERROR, "slot: the card in "+name+" does not answer", err)
+		}
+		return nil, nil, false, err
 	}
 	if readerFailure(err) {
 		return nil, nil, true, err

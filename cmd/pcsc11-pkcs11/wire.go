@@ -23,6 +23,7 @@ func newManager() (module.Manager, error) {
 	if allow != "" || deny != "" {
 		module.Logf("readers: allow %q, deny %q", allow, deny)
 	}
+	pcsc.Budget = module.CardBudget() // card_timeout (PCSC11_CARD_TIMEOUT), else reader.DefaultBudget
 	m := slot.NewManager(b, func(c reader.Card, name string) (slot.Token, error) {
 		return piv.Open(c, name, piv.Options{})
 	})

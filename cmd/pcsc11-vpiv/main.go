@@ -32,7 +32,7 @@ import (
 type config struct {
 	host, state, provision, control, inject string
 	profile, mgmtAlg, pinPolicy             string
-	send                                    string
+	send, injectObject                      string
 	port, pinpadPort                        int
 	serial                                  uint64
 	removeAfter, injectDelay                time.Duration
@@ -61,6 +61,7 @@ func parseFlags(args []string, errOut io.Writer) (*config, error) {
 	fs.StringVar(&c.inject, "inject", "", "fault injection for robustness tests: "+vpcd.InjectModes())
 	fs.IntVar(&c.injectEvery, "inject-every", 1, "apply --inject to every Nth eligible response")
 	fs.DurationVar(&c.injectDelay, "inject-delay", 2*time.Second, "delay for --inject slow")
+	fs.StringVar(&c.injectObject, "inject-object", "5FC10B", "the certificate container (hex tag) a cert-* --inject mode corrupts at start; 5FC10B is 9D's")
 	fs.DurationVar(&c.latency.APDU, "latency-apdu", 0, "latency model: answer every APDU this late (e.g. 2ms, about a YubiKey over USB; GET RESPONSE and chained parts included)")
 	fs.DurationVar(&c.latency.RSA, "latency-rsa", 0, "latency model: extra time for an RSA-2048 private-key operation (e.g. 80ms); RSA-1024/3072/4096 take 1/3, 3 and 6 times that")
 	fs.DurationVar(&c.latency.EC, "latency-ec", 0, "latency model: extra time for a P-256 private-key operation, signature or ECDH (e.g. 30ms); P-384 1.5 times, Ed25519/X25519 the same")
@@ -165,6 +166,16 @@ func run(cfg *config) error {
 	card, fresh, err := openCard(cfg)
 	if err != nil {
 		return err
+	}
+	if vpcd.ObjectMode(cfg.inject) {
+		tag, err := strconv.ParseUint(cfg.injectObject, 16, 24)
+		if err != nil {
+			return fmt.Errorf("--inject-object %q: want a hex tag such as 5FC10B", cfg.injectObject)
+		}
+		if err := card.CorruptObject(uint32(tag), cfg.inject); err != nil {
+			return err
+		}
+		logging.Infof("--inject %s: container %06X corrupted", cfg.inject, tag)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

@@ -675,6 +675,7 @@ static void test_removal(void) {
 #include "sharing.inc"
 #include "soak.inc"
 #include "restart.inc"
+#include "faults.inc"
 #include "touch.inc"
 #include "nonblock.inc"
 
@@ -723,6 +724,7 @@ int main(int argc, char **argv) {
 			test_soak(ctl);
 			if (pin != NULL) test_sharing();
 			test_pcscd_restart();
+			test_faulty_cards();
 			/* Last: it finalizes and initializes the library again. */
 			if (pin != NULL) test_touch();
 		} else {

@@ -204,7 +204,7 @@ func getDataCmd(tag uint32, ne int) apdu.Command {
 func unwrapData(tag uint32, out []byte) ([]byte, error) {
 	v, ok, err := apdu.Find(out, 0x53)
 	if err != nil || !ok {
-		return nil, fmt.Errorf("piv: GET DATA %X: answer is not a 53 object", tag)
+		return nil, fmt.Errorf("%w: GET DATA %X: answer is not a 53 object", errMalformedObject, tag)
 	}
 	return v, nil
 }

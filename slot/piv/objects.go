@@ -9,6 +9,7 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"encoding/asn1"
+	"errors"
 	"math/big"
 	"slices"
 
@@ -321,7 +322,10 @@ func (t *Token) readSlot(s keySlot) (*keyInfo, error) {
 			if knownAlg(m.alg) && len(m.publicKey) > 0 {
 				pub, perr := parsePublicKey(m.alg, m.publicKey)
 				if perr != nil {
-					return nil, perr
+					// A public key that does not parse hides this slot's key, not the
+					// token: the certificate may still give it.
+					t.skipBad(uint32(s.ref), "metadata of slot", perr)
+					break
 				}
 				k.pub, k.alg = pub, m.alg
 			}
@@ -340,9 +344,14 @@ func (t *Token) readSlot(s keySlot) (*keyInfo, error) {
 		case err == nil:
 			c, perr := parseCertContainer(data)
 			if perr != nil {
-				return nil, perr
+				// One malformed container hides its certificate, nothing else: the
+				// slot's key stays listed from metadata where the card has it (issue 18).
+				t.skipBad(s.object, "certificate container", perr)
+				break
 			}
 			k.cert = c
+		case errors.Is(err, errMalformedObject):
+			t.skipBad(s.object, "certificate container", err)
 		case apdu.IsNotFound(err), swIs(err, apdu.SWSecurityNotSatisfied):
 		default:
 			return nil, err

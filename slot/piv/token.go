@@ -117,6 +117,8 @@ type Token struct {
 	// and certificates written here into slots GET METADATA reports empty.
 	knownPub   map[byte]crypto.PublicKey
 	knownCerts map[byte]bool
+	// Containers found malformed and skipped (badobject.go), so each is logged once.
+	badLogged map[uint32]bool
 }
 
 var _ slot.Token = (*Token)(nil)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pcsc11/pcsc11/vpiv"
 )
 
 // Fault injection turns the faithful card into a misbehaving one so that the host
@@ -17,13 +19,36 @@ const (
 	InjectGarbageTLV = "garbage-tlv" // GET DATA answers claim more bytes than they hold
 	InjectEndless61  = "endless-61"  // the status word is always 61 FF: "more data", forever
 	InjectSlow       = "slow"        // answer after a delay
+	InjectEmpty61    = "empty-61"    // the answer is 61 10 with no data: "more", and never any
+	InjectMute       = "mute"        // the card stops answering (until removed or stopped)
 )
+
+// muteDelay is "never" for InjectMute: the answer waits until the card is removed or
+// the program stops.
+const muteDelay = 1000 * time.Hour
 
 var injectModes = map[string]string{
 	InjectTruncate:   "answer 1 byte (no status word)",
 	InjectGarbageTLV: "corrupt the outer TLV length of GET DATA answers",
 	InjectEndless61:  "replace the status word with 61 FF",
 	InjectSlow:       "delay the answer (--inject-delay)",
+	InjectEmpty61:    "answer 61 10 with no data, to every command including GET RESPONSE",
+	InjectMute:       "stop answering from the Nth command on (--inject-every N), until removal",
+}
+
+func init() {
+	// The bad certificate containers are written into the card at start (vpiv.CorruptObject,
+	// --inject-object names the container); they rewrite no answer.
+	for m, d := range vpiv.BadObjectModes {
+		injectModes[m] = d
+	}
+}
+
+// ObjectMode reports whether mode is one of the bad-object modes: the program corrupts
+// the container once at start (vpiv.Card.CorruptObject) instead of rewriting answers.
+func ObjectMode(mode string) bool {
+	_, ok := vpiv.BadObjectModes[mode]
+	return ok
 }
 
 // InjectModes describes the modes, for --help.
@@ -47,8 +72,9 @@ type Injector struct {
 	Every int           // 1 = every eligible response; values < 1 count as 1
 	Delay time.Duration // for InjectSlow
 
-	mu sync.Mutex
-	n  int
+	mu    sync.Mutex
+	n     int
+	muted bool // InjectMute hit once: no answer ever again
 }
 
 // NewInjector checks the mode and returns an injector.
@@ -71,6 +97,9 @@ func NewInjector(mode string, every int, delay time.Duration) (*Injector, error)
 // eligible says whether a response counts for the mode: garbage-tlv only touches
 // successful GET DATA answers that start with a TLV, every other mode any answer.
 func (in *Injector) eligible(cmd, resp []byte) bool {
+	if ObjectMode(in.Mode) {
+		return false
+	}
 	if in.Mode != InjectGarbageTLV {
 		return true
 	}
@@ -93,7 +122,7 @@ func (in *Injector) Apply(cmd, resp []byte) ([]byte, time.Duration) {
 	if every < 1 {
 		every = 1
 	}
-	hit := in.n%every == 0
+	hit := in.n%every == 0 || in.muted
 	in.mu.Unlock()
 	if !hit {
 		return resp, 0
@@ -115,6 +144,13 @@ func (in *Injector) Apply(cmd, resp []byte) ([]byte, time.Duration) {
 		return corruptLength(resp), 0
 	case InjectSlow:
 		return resp, in.Delay
+	case InjectEmpty61:
+		return []byte{0x61, 0x10}, 0
+	case InjectMute:
+		in.mu.Lock()
+		in.muted = true
+		in.mu.Unlock()
+		return resp, muteDelay
 	}
 	return resp, 0
 }

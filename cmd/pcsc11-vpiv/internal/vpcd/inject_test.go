@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pcsc11/pcsc11/vpiv"
 )
 
 var (
@@ -122,6 +124,42 @@ func TestTraceRedactsSecrets(t *testing.T) {
 	for _, want := range []string{"> 00200080 08 [8 bytes redacted]", "> 00870a9b 04 [4 bytes redacted]", "> 00cb3fff055c035fc102"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("trace lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestInjectEmpty61(t *testing.T) {
+	in, _ := NewInjector(InjectEmpty61, 1, 0)
+	for _, cmd := range [][]byte{getData, {0x00, 0xC0, 0x00, 0x00, 0x10}} {
+		if got, d := in.Apply(cmd, okResp); !bytes.Equal(got, []byte{0x61, 0x10}) || d != 0 {
+			t.Fatalf("got % X after %v, want 61 10 at once", got, d)
+		}
+	}
+}
+
+// mute: the Nth answer and every one after it never come (until removal).
+func TestInjectMute(t *testing.T) {
+	in, _ := NewInjector(InjectMute, 3, 0)
+	for i := 1; i <= 5; i++ {
+		_, d := in.Apply(getData, okResp)
+		if (i < 3) != (d == 0) {
+			t.Fatalf("answer %d delayed %v", i, d)
+		}
+		if i >= 3 && d < time.Hour {
+			t.Fatalf("answer %d delayed only %v", i, d)
+		}
+	}
+}
+
+// The bad-object modes rewrite no answer (the container is corrupted at start).
+func TestInjectObjectModesRewriteNothing(t *testing.T) {
+	for _, m := range []string{vpiv.BadCertTrailing, vpiv.BadCertLength, vpiv.BadCertNotX509, vpiv.BadCertGzipGarbage} {
+		in, err := NewInjector(m, 1, 0)
+		if err != nil || !ObjectMode(m) {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if got, d := in.Apply(getData, okResp); !bytes.Equal(got, okResp) || d != 0 {
+			t.Fatalf("%s rewrote an answer: % X", m, got)
 		}
 	}
 }
