@@ -4,7 +4,8 @@
 //
 // Every goroutine and timer callback that pcsc11 starts inside a host goes through Go
 // or Func: the slot monitor, the C_WaitForSlotEvent helper, the PIN cache's and the
-// context login's timers, and the reader's bounded card transmit. A panic is recovered
+// context login's timers, the reader's bounded card transmit and connect, and the
+// touch prompt. A panic is recovered
 // and logged once with the goroutine's name and stack, then handed to the caller's
 // onPanic, which turns it into the answer the library owes (CKR_GENERAL_ERROR for a
 // waiter, a wipe for a PIN timer, an error for a card exchange).
@@ -88,4 +89,5 @@ const (
 	PINCacheTimer = "PIN cache timer"
 	ContextTimer  = "context login timer"
 	CardTransmit  = "card transmit"
+	TouchPrompt   = "touch prompt"
 )

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/pcsc11/pcsc11/guard"
 )
 
 // Delay is how long an operation may run before the user is asked to touch: a key
@@ -87,14 +89,9 @@ func (n *Notifier) Watch(device func() (name string, mayWait bool), verb string)
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		defer func() {
-			// A goroutine of a library inside someone else's process: never let a
-			// panic take the host down.
-			if r := recover(); r != nil {
-				n.log("touch prompt: recovered from panic: %v", r)
-			}
-		}()
-		n.run(done, device, verb)
+		// A goroutine of a library inside someone else's process: a panic is
+		// recovered and logged by package guard, never the end of the host.
+		guard.Func(guard.TouchPrompt, func() { n.run(done, device, verb) }, nil)()
 	}()
 	return stop
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pcsc11/pcsc11/guard"
 	"github.com/pcsc11/pcsc11/module/touchprompt"
 	"github.com/pcsc11/pcsc11/module/touchprompt/touchprompttest"
 )
@@ -128,5 +129,26 @@ func TestNoServiceNoBus(t *testing.T) {
 				t.Fatal("the failure was not logged")
 			}
 		})
+	}
+}
+
+// A panic in the prompt's goroutine (injected through package guard's hook) is
+// recovered: the host survives, and Close does not wait for a goroutine that died.
+func TestPromptGoroutinePanicIsRecovered(t *testing.T) {
+	guard.SetTestHook(func(name string) {
+		if name == guard.TouchPrompt {
+			panic("injected into the touch prompt")
+		}
+	})
+	defer guard.SetTestHook(nil)
+	n := touchprompt.New(env(map[string]string{}), t.Logf)
+	stop := n.Watch(yubikey, "sign")
+	stop()
+	done := make(chan struct{})
+	go func() { n.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("Close hung after the prompt's goroutine panicked")
 	}
 }
