@@ -215,19 +215,7 @@ func TestContextLoginReleased(t *testing.T) {
 	if _, err := tok.LoginForOperation("priv/9c", pin); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		tok.mu.Lock()
-		holding := tok.holding()
-		tok.mu.Unlock()
-		if !holding {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the kept transaction outlived contextHoldMax")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitHoldEnded(t, tok, "the kept transaction outlived contextHoldMax")
 	contextHoldMax = old
 	if _, err := tok.LoginForOperation("priv/9c", pin); err != nil {
 		t.Fatal(err)
@@ -367,16 +355,22 @@ func TestContextTimerPanicIsRecovered(t *testing.T) {
 	if _, err := tok.LoginForOperation("priv/9c", []byte(testPIN)); err != nil {
 		t.Fatal(err)
 	}
+	waitHoldEnded(t, tok, "the kept transaction outlived its timer's panic")
+}
+
+// waitHoldEnded waits (5 s) until tok keeps no transaction for a context login.
+func waitHoldEnded(t *testing.T, tok *Token, failure string) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		tok.mu.Lock()
 		holding := tok.holding()
 		tok.mu.Unlock()
 		if !holding {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the kept transaction outlived its timer's panic")
+			t.Fatal(failure)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
