@@ -35,21 +35,27 @@ func (a *adminData) protected() bool { return a.flags&adminFlagKeyProtected != 0
 // readAdminData reads 5FFF00. Absent or malformed counts as empty, as ykman does: the
 // object is a convenience record, not a security boundary.
 func (t *Token) readAdminData() (*adminData, error) {
-	a := &adminData{}
 	data, err := t.getData(objAdminData)
 	if err != nil {
 		if isTransport(err) {
 			return nil, err
 		}
-		return a, nil
+		return &adminData{}, nil
 	}
+	return parseAdminData(data), nil
+}
+
+// parseAdminData reads the content of 5FFF00 (80 { 81 flags, 82 salt, 83 timestamp,
+// ... }); anything malformed counts as empty.
+func parseAdminData(data []byte) *adminData {
+	a := &adminData{}
 	inner, ok, err := apdu.Find(data, 0x80)
 	if err != nil || !ok {
-		return a, nil
+		return a
 	}
 	elems, err := apdu.ParseAll(inner)
 	if err != nil {
-		return a, nil
+		return a
 	}
 	for _, e := range elems {
 		if e.Tag == 0x81 {
@@ -60,7 +66,7 @@ func (t *Token) readAdminData() (*adminData, error) {
 		}
 		a.other = append(a.other, e)
 	}
-	return a, nil
+	return a
 }
 
 func (a *adminData) encode() []byte {

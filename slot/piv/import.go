@@ -479,13 +479,22 @@ func (t *Token) Attest(key string) ([]byte, error) {
 			}
 			return err
 		}
-		if _, perr := parseCertificate(out); perr != nil {
-			return slot.NewError(ck.CKR_DEVICE_ERROR, "piv: attestation is not a certificate", perr)
+		if der, err = parseAttestation(out); err != nil {
+			return slot.NewError(ck.CKR_DEVICE_ERROR, "piv: attestation is not a certificate", err)
 		}
-		der = out
 		return nil
 	})
 	return der, err
+}
+
+// parseAttestation checks the answer to ATTEST: one DER certificate (X.509, the key's
+// attestation signed by F9), nothing before or after it. It returns the certificate.
+func parseAttestation(out []byte) ([]byte, error) {
+	c, err := parseCertificate(out)
+	if err != nil {
+		return nil, err
+	}
+	return c.der, nil
 }
 
 var (

@@ -22,12 +22,8 @@ func (t *Token) updateKeyHistory() error {
 	cur, err := t.getData(objKeyHistory)
 	switch {
 	case err == nil:
-		if elems, perr := apdu.ParseAll(cur); perr == nil {
-			for _, e := range elems {
-				if (e.Tag == 0xC2 && !allZero(e.Value)) || e.Tag == 0xF3 {
-					return nil
-				}
-			}
+		if issuersHistory(cur) {
+			return nil
 		}
 	case isTransport(err):
 		return err
@@ -129,6 +125,22 @@ func (t *Token) retiredUnused(ref byte) (bool, error) {
 		return false, err
 	}
 	return int(ref-0x82) >= n, nil
+}
+
+// issuersHistory reports a Key History Object (its content, C1 C2 F3 FE) that names
+// off-card certificates (C2 > 0 or an F3 URL): an issuer's, which pcsc11 leaves alone.
+// A content that does not parse is nobody's and may be rewritten.
+func issuersHistory(content []byte) bool {
+	elems, err := apdu.ParseAll(content)
+	if err != nil {
+		return false
+	}
+	for _, e := range elems {
+		if (e.Tag == 0xC2 && !allZero(e.Value)) || e.Tag == 0xF3 {
+			return true
+		}
+	}
+	return false
 }
 
 // retired reports the retired key management slots 82..95.
