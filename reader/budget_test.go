@@ -148,3 +148,25 @@ func TestTransmitGoroutinePanic(t *testing.T) {
 		t.Fatal("no error from a panicking transmit")
 	}
 }
+
+// BenchmarkTransmitBounded measures what the budget costs per APDU (a guarded
+// goroutine and a timer) against an unbounded connection, on a fake handle that
+// answers at once: go test -run '^$' -bench Transmit ./reader
+func BenchmarkTransmitBounded(b *testing.B) {
+	for _, budget := range []time.Duration{0, DefaultBudget} {
+		name := "unbounded"
+		if budget > 0 {
+			name = "bounded"
+		}
+		b.Run(name, func(b *testing.B) {
+			c := testConn(&fakeHandle{transmit: func([]byte) ([]byte, error) { return []byte{0x90, 0}, nil }})
+			c.budget = budget
+			cmd := []byte{0, 0xCB, 0x3F, 0xFF}
+			for i := 0; i < b.N; i++ {
+				if _, err := c.Transmit(cmd); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
