@@ -334,7 +334,7 @@ func mapErr(what string, err error) error {
 // isTransport reports errors of the reader below us (not card status words).
 func isTransport(err error) bool {
 	for _, e := range []error{reader.ErrCardReset, reader.ErrCardRemoved, reader.ErrNoCard,
-		reader.ErrReaderGone, reader.ErrCancelled} {
+		reader.ErrReaderGone, reader.ErrCancelled, reader.ErrCardUnresponsive} {
 		if errors.Is(err, e) {
 			return true
 		}
