@@ -191,7 +191,10 @@ func parse(data []byte) []Entry {
 	var out []Entry
 	var cur *Entry
 	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSuffix(line, "\r") // CRLF, or a stray CR before the newline
+		// CRLF, or stray CRs before the newline: NSS ends lines at either character, so
+		// every trailing CR goes (removing only one made "name=\r\r" read as a name
+		// of "\r" once, and "" after our rewrite: found by FuzzParse).
+		line = strings.TrimRight(line, "\r")
 		if strings.TrimSpace(line) == "" {
 			cur = nil
 			continue
