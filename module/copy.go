@@ -17,11 +17,11 @@ var copyReadOnly = map[ck.ULong]bool{
 // C_DeriveKey) are copied in the module, into a new session object of session h, with
 // the template's changes: CKA_SENSITIVE may only become true and CKA_EXTRACTABLE only
 // false (spec 4.10); a copy onto the token is not offered (PIV holds no such objects).
-// The card's own objects are not copyable (ObjectWrite answers for them).
+// The card's own objects are not copyable.
 func (l *Library) CopyObject(h, obj ck.ULong, tmpl []Attr) (ck.ULong, ck.ULong) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_, ts, rv := l.lookup(h)
+	s, ts, rv := l.lookup(h)
 	if rv != ck.CKR_OK {
 		return 0, rv
 	}
@@ -30,7 +30,12 @@ func (l *Library) CopyObject(h, obj ck.ULong, tmpl []Attr) (ck.ULong, ck.ULong) 
 	}
 	src, isSession := l.sessObjs[obj]
 	if !isSession {
-		return 0, l.objectWrite(h, &obj)
+		if !s.rw {
+			// A token object: a R/O session may not change the token (v2.20 sessions
+			// example, step 17).
+			return 0, ck.CKR_SESSION_READ_ONLY
+		}
+		return 0, ck.CKR_FUNCTION_NOT_SUPPORTED // one key and one certificate per PIV slot
 	}
 	if c, ok := src.attrs[ck.CKA_COPYABLE].(bool); ok && !c {
 		return 0, ck.CKR_ACTION_PROHIBITED

@@ -141,6 +141,8 @@ func TestCopySessionObject(t *testing.T) {
 	wantRV(t, "copy of a CKA_COPYABLE false object", rv, ck.CKR_ACTION_PROHIBITED)
 	_, rv = l.CopyObject(s, ec, nil)
 	wantRV(t, "copy of a card object", rv, ck.CKR_SESSION_READ_ONLY)
+	_, rv = l.CopyObject(open(t, l, true), ec, nil)
+	wantRV(t, "copy of a card object in a R/W session", rv, ck.CKR_FUNCTION_NOT_SUPPORTED)
 	_, rv = l.CopyObject(s, 12345, nil)
 	wantRV(t, "copy of no object", rv, ck.CKR_OBJECT_HANDLE_INVALID)
 }

@@ -274,30 +274,3 @@ func (l *Library) GetObjectSize(h, obj ck.ULong) (ck.ULong, ck.ULong) {
 	}
 	return n, ck.CKR_OK
 }
-
-// ObjectWrite answers C_CopyObject for the card's objects: the session and (when
-// given) the object are checked; copying them is not supported (a PIV card has one key
-// and one certificate per slot). Session objects are copied by CopyObject.
-func (l *Library) ObjectWrite(h ck.ULong, obj *ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.objectWrite(h, obj)
-}
-
-func (l *Library) objectWrite(h ck.ULong, obj *ck.ULong) ck.ULong {
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if obj != nil {
-		if _, rv := l.object(ts, *obj); rv != ck.CKR_OK {
-			return rv
-		}
-	}
-	if !s.rw {
-		// The objects are token objects: a R/O session may not change them (v2.20
-		// sessions example, step 17).
-		return ck.CKR_SESSION_READ_ONLY
-	}
-	return ck.CKR_FUNCTION_NOT_SUPPORTED
-}
