@@ -33,7 +33,7 @@ var (
 	ErrTooManyChained  = errors.New("apdu: too many GET RESPONSE rounds")
 	// ErrEmptyGetResponse: a GET RESPONSE answered 61xx ("more data") without data. A
 	// card that does so never finishes; without this check it held a call for up to
-	// MaxGetResponse rounds (about 45 s at vpcd's 44 ms per APDU, issue 18).
+	// MaxGetResponse rounds (about 45 s at vpcd's 44 ms per APDU).
 	ErrEmptyGetResponse = errors.New("apdu: GET RESPONSE brought no data but announced more")
 )
 

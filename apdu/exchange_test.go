@@ -221,7 +221,7 @@ func TestExchangeEndless61xx(t *testing.T) {
 	}
 }
 
-// A card answering 61xx with no data (issue 18): the first GET RESPONSE that brings
+// A card answering 61xx with no data must not loop: the first GET RESPONSE that brings
 // nothing ends the exchange, after 2 APDUs instead of MaxGetResponse+1 (~45 s at
 // vpcd's 44 ms per APDU). A first answer of 61xx without data is normal (T=0 cards
 // answer so) and is followed.

@@ -7,7 +7,7 @@ import (
 	"github.com/pcsc11/pcsc11/ck"
 )
 
-// Spec edge cases of issue 18 at the module's level; the same cases run through the C
+// Spec edge cases at the module's level; the same cases run through the C
 // ABI in hwtests/cabi (edgecases.inc).
 
 // §5.2: a failure other than CKR_BUFFER_TOO_SMALL ends the operation, for each of the

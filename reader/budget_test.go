@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// A card that stops answering (issue 18): the call gets ErrCardUnresponsive when the
-// conversation's budget runs out, later calls get it at once, and the connection
-// comes back (reporting a reset, since the card's state is unknown) if the late answer
-// ever arrives. Close does not wait for the stuck call.
+// A card that stops answering must not hold the host: the call gets ErrCardUnresponsive
+// when the conversation's budget runs out, later calls get it at once, and the
+// connection comes back (reporting a reset, since the card's state is unknown) if the
+// late answer ever arrives. Close does not wait for the stuck call.
 func TestCardThatStopsAnswering(t *testing.T) {
 	release := make(chan struct{})
 	f := &fakeHandle{}

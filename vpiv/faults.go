@@ -7,7 +7,7 @@ import (
 	"github.com/pcsc11/pcsc11/apdu"
 )
 
-// Malformed certificate containers, as hosts meet them on real cards (issue 18: one
+// Malformed certificate containers, as hosts meet them on real cards (one
 // such container must not hide the rest of the token). CorruptObject writes one into
 // a container of the card; pcsc11-vpiv offers them as --inject modes.
 const (

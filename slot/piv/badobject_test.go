@@ -9,10 +9,10 @@ import (
 	"github.com/pcsc11/pcsc11/vpiv"
 )
 
-// One malformed certificate container (issue 18: a valid certificate followed by one
-// extra byte in 9D hid every key) is skipped and logged once; its slot's key is still
-// listed from metadata, and every other object is listed, by Objects and by
-// ObjectsWithID alike.
+// One malformed certificate container (a valid certificate followed
+// by one extra byte in 9D once hid every key) is skipped and logged once; its
+// slot's key is still listed from metadata, and every other object is listed, by
+// Objects and by ObjectsWithID alike.
 func TestMalformedContainerIsolated(t *testing.T) {
 	for _, mode := range []string{vpiv.BadCertTrailing, vpiv.BadCertLength, vpiv.BadCertNotX509, vpiv.BadCertGzipGarbage} {
 		t.Run(mode, func(t *testing.T) {

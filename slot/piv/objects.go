@@ -345,7 +345,7 @@ func (t *Token) readSlot(s keySlot) (*keyInfo, error) {
 			c, perr := parseCertContainer(data)
 			if perr != nil {
 				// One malformed container hides its certificate, nothing else: the
-				// slot's key stays listed from metadata where the card has it (issue 18).
+				// slot's key stays listed from metadata where the card has it.
 				t.skipBad(s.object, "certificate container", perr)
 				break
 			}

@@ -191,7 +191,7 @@ func encryptRaw(pub *rsa.PublicKey, sig []byte) []byte {
 
 // TestHostileAnswers corrupts one answer at a time and checks that every failure is
 // a clean *slot.Error (CKR_DEVICE_ERROR for nonsense), never a panic. An object that
-// does not parse is no failure of the whole token (issue 18): it is skipped
+// does not parse is no failure of the whole token: it is skipped
 // (skipped: the call succeeds).
 func TestHostileAnswers(t *testing.T) {
 	m := newCard(t)
