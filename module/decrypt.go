@@ -123,20 +123,12 @@ func (l *Library) DecryptFinal(h ck.ULong, out OutBuf) (ck.ULong, ck.ULong) {
 // DecryptUpdate is C_DecryptUpdate: RSA is single-part, so the ciphertext is collected
 // and nothing is output (*pulPartLen = 0).
 func (l *Library) DecryptUpdate(h ck.ULong, part []byte) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, _, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	op := s.decrypt
-	if op == nil {
-		return ck.CKR_OPERATION_NOT_INITIALIZED
-	}
+	return l.updateOp(h, OpDecrypt, part)
+}
+
+func (op *decryptOp) update(part []byte) ck.ULong {
 	op.upd = true
 	if len(op.buf)+len(part) > op.k {
-		op.wipe()
-		s.decrypt = nil
 		return ck.CKR_ENCRYPTED_DATA_LEN_RANGE
 	}
 	op.buf = append(op.buf, part...)

@@ -45,17 +45,12 @@ func (l *Library) DigestFinal(h ck.ULong, out OutBuf) (ck.ULong, ck.ULong) {
 
 // DigestUpdate is C_DigestUpdate.
 func (l *Library) DigestUpdate(h ck.ULong, part []byte) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, _, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if s.digest == nil {
-		return ck.CKR_OPERATION_NOT_INITIALIZED
-	}
-	s.digest.updated = true
-	s.digest.h.Write(part)
+	return l.updateOp(h, OpDigest, part)
+}
+
+func (op *digestOp) update(part []byte) ck.ULong {
+	op.updated = true
+	op.h.Write(part)
 	return ck.CKR_OK
 }
 

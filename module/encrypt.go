@@ -79,19 +79,12 @@ func (l *Library) EncryptFinal(h ck.ULong, out OutBuf) (ck.ULong, ck.ULong) {
 
 // EncryptUpdate is C_EncryptUpdate: data is collected, nothing is output yet.
 func (l *Library) EncryptUpdate(h ck.ULong, part []byte) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, _, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	op := s.encrypt
-	if op == nil {
-		return ck.CKR_OPERATION_NOT_INITIALIZED
-	}
+	return l.updateOp(h, OpEncrypt, part)
+}
+
+func (op *encryptOp) update(part []byte) ck.ULong {
 	op.upd = true
 	if len(op.buf)+len(part) > op.k {
-		s.encrypt = nil
 		return ck.CKR_DATA_LEN_RANGE
 	}
 	op.buf = append(op.buf, part...)

@@ -47,6 +47,51 @@ func (l *Library) AfterCall(h ck.ULong, op Op, rv ck.ULong) {
 	s.endOp(op)
 }
 
+// operation is what the five operation families share for their multi-part calls: a
+// part fed by C_DigestUpdate, C_SignUpdate, C_VerifyUpdate, C_EncryptUpdate or
+// C_DecryptUpdate (verifyOp has signOp's, by embedding).
+type operation interface {
+	update(part []byte) ck.ULong
+}
+
+// active is the session's operation of kind op, nil when there is none (l.mu held).
+func (s *session) active(op Op) operation {
+	switch {
+	case op == OpDigest && s.digest != nil:
+		return s.digest
+	case op == OpSign && s.sign != nil:
+		return s.sign
+	case op == OpVerify && s.verify != nil:
+		return s.verify
+	case op == OpEncrypt && s.encrypt != nil:
+		return s.encrypt
+	case op == OpDecrypt && s.decrypt != nil:
+		return s.decrypt
+	}
+	return nil
+}
+
+// updateOp is every C_xUpdate of the five families: the part goes to the session's
+// operation of kind op, and a part the operation refuses ends it (§5.2; endOp wipes
+// what it held).
+func (l *Library) updateOp(h ck.ULong, op Op, part []byte) ck.ULong {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, _, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		return rv
+	}
+	o := s.active(op)
+	if o == nil {
+		return ck.CKR_OPERATION_NOT_INITIALIZED
+	}
+	if rv := o.update(part); rv != ck.CKR_OK {
+		s.endOp(op)
+		return rv
+	}
+	return ck.CKR_OK
+}
+
 // endOp ends one kind of operation of the session, wiping what it holds (l.mu held).
 func (s *session) endOp(op Op) {
 	switch op {

@@ -278,21 +278,7 @@ func (l *Library) SignFinal(h ck.ULong, out OutBuf) (ck.ULong, ck.ULong) {
 
 // SignUpdate is C_SignUpdate; an error ends the operation.
 func (l *Library) SignUpdate(h ck.ULong, part []byte) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, _, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if s.sign == nil {
-		return ck.CKR_OPERATION_NOT_INITIALIZED
-	}
-	if rv := s.sign.update(part); rv != ck.CKR_OK {
-		s.sign.wipe()
-		s.sign = nil
-		return rv
-	}
-	return ck.CKR_OK
+	return l.updateOp(h, OpSign, part)
 }
 
 func (l *Library) finishSign(h ck.ULong, data []byte, single bool, out OutBuf) (ck.ULong, ck.ULong) {

@@ -98,20 +98,7 @@ func (l *Library) VerifyFinal(h ck.ULong, sig []byte) ck.ULong {
 
 // VerifyUpdate is C_VerifyUpdate.
 func (l *Library) VerifyUpdate(h ck.ULong, part []byte) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, _, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if s.verify == nil {
-		return ck.CKR_OPERATION_NOT_INITIALIZED
-	}
-	if rv := s.verify.update(part); rv != ck.CKR_OK {
-		s.verify = nil
-		return rv
-	}
-	return ck.CKR_OK
+	return l.updateOp(h, OpVerify, part)
 }
 
 func (l *Library) finishVerify(h ck.ULong, data []byte, single bool, sig []byte) ck.ULong {
