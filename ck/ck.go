@@ -307,11 +307,13 @@ const (
 
 // Appended by the personalization helper: vendor attributes and the Yubico ykcs11
 // policy attributes (pkcs11y.h: CKA_YUBICO = CKA_VENDOR_DEFINED + 0x59554200; same
-// numeric values so that scripts written for ykcs11 keep working).
+// numeric values so that scripts written for ykcs11 keep working). Written as
+// literals: gen.py copies only literal values, alone on their line, into the C header.
 const (
-	CKA_VENDOR_DEFINED      ULong = 0x80000000
-	CKA_YUBICO_TOUCH_POLICY ULong = CKA_VENDOR_DEFINED + 0x59554200 + 1
-	CKA_YUBICO_PIN_POLICY   ULong = CKA_VENDOR_DEFINED + 0x59554200 + 2
+	CKA_VENDOR_DEFINED ULong = 0x80000000
+	// CKA_YUBICO + 1 and + 2.
+	CKA_YUBICO_TOUCH_POLICY ULong = 0xD9554201
+	CKA_YUBICO_PIN_POLICY   ULong = 0xD9554202
 
 	// X.509 certificate attributes (base spec 4.6.3, values from pkcs11t.h).
 	CKA_JAVA_MIDP_SECURITY_DOMAIN  ULong = 0x088
