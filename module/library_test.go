@@ -2,7 +2,6 @@ package module
 
 import (
 	"testing"
-	"time"
 
 	"github.com/pcsc11/pcsc11/ck"
 )
@@ -87,97 +86,17 @@ func TestGetInfo(t *testing.T) {
 	}
 }
 
-func TestSlots(t *testing.T) {
-	l, _, _ := newTestLib(t)
-	all, rv := l.SlotList(false)
-	wantRV(t, "SlotList(false)", rv, ck.CKR_OK)
-	if len(all) != 2 {
-		t.Fatalf("slots: %v", all)
-	}
-	present, _ := l.SlotList(true)
-	if len(present) != 1 || present[0] != 0 {
-		t.Fatalf("slots with token: %v", present)
-	}
-	si, rv := l.GetSlotInfo(1)
-	wantRV(t, "GetSlotInfo(1)", rv, ck.CKR_OK)
-	if si.Flags&ck.CKF_TOKEN_PRESENT != 0 || si.Flags&ck.CKF_HW_SLOT == 0 {
-		t.Fatalf("slot 1 flags %#x", si.Flags)
-	}
-	_, rv = l.GetSlotInfo(99)
-	wantRV(t, "GetSlotInfo(99)", rv, ck.CKR_SLOT_ID_INVALID)
-	_, rv = l.GetTokenInfo(1)
-	wantRV(t, "GetTokenInfo(empty slot)", rv, ck.CKR_TOKEN_NOT_PRESENT)
-	_, rv = l.GetTokenInfo(99)
-	wantRV(t, "GetTokenInfo(99)", rv, ck.CKR_SLOT_ID_INVALID)
-	_, rv = l.OpenSession(1, ck.CKF_SERIAL_SESSION)
-	wantRV(t, "OpenSession(empty slot)", rv, ck.CKR_TOKEN_NOT_PRESENT)
-
-	h1, _ := l.OpenSession(0, ck.CKF_SERIAL_SESSION)
-	l.OpenSession(0, ck.CKF_SERIAL_SESSION|ck.CKF_RW_SESSION)
-	ti, rv := l.GetTokenInfo(0)
-	wantRV(t, "GetTokenInfo(0)", rv, ck.CKR_OK)
-	if ti.Label != "fake" || ti.SessionCount != 2 || ti.RWSessionCount != 1 {
-		t.Fatalf("token info %+v", ti)
-	}
-	l.CloseSession(h1)
-	ti, _ = l.GetTokenInfo(0)
-	if ti.SessionCount != 1 {
-		t.Fatalf("session count after close: %d", ti.SessionCount)
-	}
-}
-
-func TestMechanisms(t *testing.T) {
-	l, _, _ := newTestLib(t)
-	l.SlotList(false)
-	list, rv := l.MechanismList(0)
-	wantRV(t, "MechanismList", rv, ck.CKR_OK)
-	have := map[ck.ULong]bool{}
-	for i, m := range list {
-		if have[m] {
-			t.Fatalf("mechanism %#x listed twice", m)
-		}
-		if i > 0 && list[i-1] > m {
-			t.Fatalf("list not sorted: %v", list)
-		}
-		have[m] = true
-	}
-	for _, m := range []ck.ULong{ck.CKM_RSA_X_509, ck.CKM_RSA_PKCS, ck.CKM_SHA256_RSA_PKCS, ck.CKM_RSA_PKCS_PSS,
-		ck.CKM_SHA384_RSA_PKCS_PSS, ck.CKM_ECDSA, ck.CKM_ECDSA_SHA256, ck.CKM_EDDSA, ck.CKM_SHA256} {
-		if !have[m] {
-			t.Errorf("mechanism %#x missing", m)
-		}
-	}
-	info, rv := l.MechanismInfo(0, ck.CKM_SHA256_RSA_PKCS)
-	wantRV(t, "MechanismInfo", rv, ck.CKR_OK)
-	if info.MinKeySize != 1024 || info.MaxKeySize != 4096 || info.Flags&ck.CKF_SIGN == 0 || info.Flags&ck.CKF_DECRYPT != 0 {
-		t.Fatalf("SHA256_RSA_PKCS info %+v", info)
-	}
-	_, rv = l.MechanismInfo(0, ck.CKM_EC_KEY_PAIR_GEN)
-	wantRV(t, "MechanismInfo(unlisted)", rv, ck.CKR_MECHANISM_INVALID)
-}
-
-func TestWaitForSlotEvent(t *testing.T) {
-	l, m, _ := newTestLib(t)
-	_, rv := l.WaitForSlotEvent(ck.CKF_DONT_BLOCK)
-	wantRV(t, "no event", rv, ck.CKR_NO_EVENT)
-	m.swap(1, newFakeToken(t))
-	id, rv := l.WaitForSlotEvent(ck.CKF_DONT_BLOCK)
-	wantRV(t, "event", rv, ck.CKR_OK)
-	if id != 1 {
-		t.Fatalf("event on slot %d", id)
-	}
-	// C_Finalize wakes a blocked call, which answers CKR_CRYPTOKI_NOT_INITIALIZED.
-	done := make(chan ck.ULong)
-	go func() {
-		_, rv := l.WaitForSlotEvent(0)
-		done <- rv
-	}()
-	time.Sleep(20 * time.Millisecond) // let it block; the test does not depend on it
-	wantRV(t, "finalize", l.Finalize(false), ck.CKR_OK)
-	select {
-	case rv := <-done:
-		wantRV(t, "woken wait", rv, ck.CKR_CRYPTOKI_NOT_INITIALIZED)
-	case <-time.After(5 * time.Second):
-		t.Fatal("C_WaitForSlotEvent not woken by C_Finalize")
-	}
+func TestStrictThreadsEnv(t *testing.T) {
+	l := New(nil)
+	args := &InitArgs{Flags: ck.CKF_LIBRARY_CANT_CREATE_OS_THREADS | ck.CKF_OS_LOCKING_OK}
+	t.Setenv("PCSC11_STRICT_THREADS", "1")
+	wantRV(t, "strict", l.Initialize(args), ck.CKR_NEED_TO_CREATE_THREADS)
+	t.Setenv("PCSC11_STRICT_THREADS", "")
+	wantRV(t, "default", l.Initialize(args), ck.CKR_OK)
+	l.Finalize(false)
+	// "off" is the documented default (docs/configuration.md), not a value that turns
+	// it on.
+	t.Setenv("PCSC11_STRICT_THREADS", "off")
+	wantRV(t, "off", l.Initialize(args), ck.CKR_OK)
+	l.Finalize(false)
 }

@@ -6,10 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pcsc11/pcsc11/ck"
 	"github.com/pcsc11/pcsc11/guard"
 	"github.com/pcsc11/pcsc11/secret"
-	"github.com/pcsc11/pcsc11/slot"
 )
 
 // PIN cache policy (docs/pin-cache.md). Another program may reset the card or select
@@ -192,125 +190,4 @@ func (c *cachedPIN) release() {
 func (ts *tokenState) forgetPIN() {
 	ts.pin.wipe()
 	ts.pin = nil
-}
-
-// A user login may be lost on the card behind the module's back (another program reset
-// the card or selected another application). Finding out takes the card, so it is done
-// in three steps: loginProbe (l.mu held) takes what the check needs, checkLogin talks to
-// the card (in the card's turn, l.mu released), applyLoginCheck records the outcome
-// (l.mu held). When the card no longer holds the verification, the cached PIN is
-// verified again if the policy kept one; otherwise, or when the card rejects it, the
-// token is logged out. A PIN the card rejected is wiped at once and never sent again.
-
-// loginProbe is what checkLogin needs from the token state (l.mu held): the cached PIN
-// (which has its own lock and may be wiped meanwhile: use then says so).
-func (l *Library) loginProbe(ts *tokenState) *cachedPIN { return ts.pin }
-
-// loginCheck is checkLogin's outcome.
-type loginCheck struct {
-	checked    bool       // the card was asked
-	reverified bool       // the cached PIN was verified again
-	lost       bool       // the login is gone: log the token out
-	pin        *cachedPIN // the PIN the check used (lost applies only if it is still the one)
-}
-
-// checkLogin asks the card whether it still holds the user's verification and, if not,
-// verifies the cached PIN again (card I/O: l.mu not held, the card's turn held).
-func checkLogin(c card, id slot.ID, pin *cachedPIN) loginCheck {
-	res := loginCheck{checked: true, pin: pin}
-	in, err := c.holdsLogin(pin)
-	if err != nil || in {
-		return res // a card error is reported by the operation that follows
-	}
-	err, had := pin.use(func(p []byte) error { return c.Login(ck.CKU_USER, p) })
-	if had && err == nil {
-		Logf("slot %d: card lost the login; cached PIN verified again", id)
-		res.reverified = true
-		return res
-	}
-	if had {
-		switch rvOf(err) {
-		case ck.CKR_PIN_INCORRECT, ck.CKR_PIN_LOCKED, ck.CKR_PIN_LEN_RANGE, ck.CKR_PIN_EXPIRED, ck.CKR_PIN_INVALID:
-			Logf("slot %d: card rejected the cached PIN; PIN forgotten", id)
-		default:
-			// The card could not be asked: keep everything as it is; the operation
-			// that follows reports the device's state.
-			Logf("slot %d: replaying the cached PIN: %v", id, err)
-			return res
-		}
-	}
-	Logf("slot %d: card lost the login; token logged out", id)
-	res.lost = true
-	return res
-}
-
-// applyLoginCheck records a lost login (l.mu held; ts is current, the caller checked
-// its mark). A login made again since the check (another PIN) is kept.
-func (l *Library) applyLoginCheck(ts *tokenState, res loginCheck) {
-	if !res.lost || ts.login != ck.CKU_USER || ts.pin != res.pin {
-		return
-	}
-	ts.forgetPIN()
-	ts.login = loginNone
-}
-
-// privateKeyOp runs a private-key primitive for session s (l.mu held on entry and on
-// return). The card exchange runs in the card's turn with the library lock released
-// (onCard): a signature takes tens of milliseconds, a touch seconds, and nobody else
-// waits for it but callers that need this card. The operation is detached from the
-// session before (its callers took it off the session), and registered as running on
-// the card under flags (C_SessionCancel finds it there). The input is copied first, so
-// that nothing the driver reads can be changed by another thread meanwhile; the copy
-// is wiped after.
-//
-// When the card answers that the PIN is needed although the application is logged in
-// (the card was reset or another application selected since), the login is checked
-// (checkLogin) and the operation tried once more, in the same turn, if the cached PIN
-// was verified again. An operation on a CKA_ALWAYS_AUTHENTICATE key is never retried:
-// its context-specific login is the application's own act. A card transaction kept by
-// a context-specific login (contextHold) needs nothing here: the driver runs the
-// operation inside it and ends it.
-//
-// When the session was closed, the card removed or the library finalized meanwhile,
-// the result is wiped and the mark's clean error returned instead.
-func (l *Library) privateKeyOp(s *session, ts *tokenState, flags ck.ULong, key string, op slot.KeyOp, in []byte, contextLogin bool) ([]byte, error) {
-	buf := append([]byte(nil), in...)
-	defer clear(buf)
-	pin, loggedIn := l.loginProbe(ts), ts.login == ck.CKU_USER
-	var out []byte
-	var err error
-	var res loginCheck
-	stop := l.touchPrompt(ts.card.tok, key, op) // a YubiKey may wait for a touch here
-	rv := l.onCard(s, ts, &detachedOp{session: s.handle, flags: flags}, func(c card) {
-		defer stop()
-		out, err = c.PrivateKeyOp(key, op, buf)
-		if err == nil || contextLogin || !loggedIn || rvOf(err) != ck.CKR_USER_NOT_LOGGED_IN {
-			return
-		}
-		if res = checkLogin(c, ts.slot, pin); res.reverified {
-			out, err = c.PrivateKeyOp(key, op, buf)
-		}
-	})
-	if rv != ck.CKR_OK {
-		clear(out)
-		return nil, slot.NewError(rv, "the operation's session ended while the card worked", nil)
-	}
-	l.applyLoginCheck(ts, res)
-	return out, err
-}
-
-// contextLoginPending reports a CKU_CONTEXT_SPECIFIC login waiting for its operation on
-// ts's card (l.mu held). The card's "PIN always" state must reach the key operation
-// untouched, so the login is not probed in between: the operation itself will tell.
-func (l *Library) contextLoginPending(ts *tokenState) bool {
-	for _, s := range l.sessions {
-		if s.slot != ts.slot {
-			continue
-		}
-		if (s.sign != nil && s.sign.contextAuthed) || (s.decrypt != nil && s.decrypt.contextAuthed && !s.decrypt.done) ||
-			(s.msgSign != nil && s.msgSign.contextAuthed) {
-			return true
-		}
-	}
-	return false
 }

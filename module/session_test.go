@@ -89,15 +89,6 @@ func TestSessionsExample(t *testing.T) {
 	}
 }
 
-func TestLoginProtectedPath(t *testing.T) {
-	l, _, tok := newTestLib(t)
-	l.SlotList(false)
-	s := open(t, l, false)
-	wantRV(t, "NULL PIN without PIN pad", l.Login(s, ck.CKU_USER, nil), ck.CKR_ARGUMENTS_BAD)
-	tok.protected = true
-	wantRV(t, "NULL PIN with PIN pad", l.Login(s, ck.CKU_USER, nil), ck.CKR_OK)
-}
-
 func TestHandlesNeverReused(t *testing.T) {
 	l, _, _ := newTestLib(t)
 	l.SlotList(false)

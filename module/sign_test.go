@@ -198,27 +198,3 @@ func TestSignNotLoggedIn(t *testing.T) {
 	wantRV(t, "operation ended by logout", rv, ck.CKR_OPERATION_NOT_INITIALIZED)
 	wantRV(t, "private key invisible after logout", l.SignInit(s, Mechanism{Type: ck.CKM_RSA_PKCS}, key), ck.CKR_KEY_HANDLE_INVALID)
 }
-
-func TestDigestAndRandom(t *testing.T) {
-	l, _, _ := newTestLib(t)
-	l.SlotList(false)
-	s := open(t, l, false)
-	wantRV(t, "DigestInit", l.DigestInit(s, Mechanism{Type: ck.CKM_SHA256}), ck.CKR_OK)
-	wantRV(t, "DigestInit twice", l.DigestInit(s, Mechanism{Type: ck.CKM_SHA256}), ck.CKR_OPERATION_ACTIVE)
-	n, rv := l.Digest(s, []byte("abc"), OutBuf{Nil: true})
-	wantRV(t, "size", rv, ck.CKR_OK)
-	out := make([]byte, n)
-	_, rv = l.Digest(s, []byte("abc"), OutBuf{Buf: out})
-	wantRV(t, "Digest", rv, ck.CKR_OK)
-	if want := sha256.Sum256([]byte("abc")); string(out) != string(want[:]) {
-		t.Fatal("digest mismatch")
-	}
-	wantRV(t, "bad mechanism", l.DigestInit(s, Mechanism{Type: ck.CKM_RSA_PKCS}), ck.CKR_MECHANISM_INVALID)
-	buf := make([]byte, 64)
-	wantRV(t, "GenerateRandom", l.GenerateRandom(s, buf), ck.CKR_OK)
-	if string(buf) == string(make([]byte, 64)) {
-		t.Fatal("random bytes are all zero")
-	}
-	wantRV(t, "SeedRandom", l.SeedRandom(s), ck.CKR_RANDOM_SEED_NOT_SUPPORTED)
-	wantRV(t, "GenerateRandom bad session", l.GenerateRandom(777777, buf), ck.CKR_SESSION_HANDLE_INVALID)
-}

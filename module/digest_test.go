@@ -45,3 +45,20 @@ func TestDigestKey(t *testing.T) {
 	wantRV(t, "DigestKey bad handle", l.DigestKey(s, 0xdead), ck.CKR_KEY_HANDLE_INVALID)
 	wantRV(t, "DigestKey bad session", l.DigestKey(0xdead, sk), ck.CKR_SESSION_HANDLE_INVALID)
 }
+
+func TestDigest(t *testing.T) {
+	l, _, _ := newTestLib(t)
+	l.SlotList(false)
+	s := open(t, l, false)
+	wantRV(t, "DigestInit", l.DigestInit(s, Mechanism{Type: ck.CKM_SHA256}), ck.CKR_OK)
+	wantRV(t, "DigestInit twice", l.DigestInit(s, Mechanism{Type: ck.CKM_SHA256}), ck.CKR_OPERATION_ACTIVE)
+	n, rv := l.Digest(s, []byte("abc"), OutBuf{Nil: true})
+	wantRV(t, "size", rv, ck.CKR_OK)
+	out := make([]byte, n)
+	_, rv = l.Digest(s, []byte("abc"), OutBuf{Buf: out})
+	wantRV(t, "Digest", rv, ck.CKR_OK)
+	if want := sha256.Sum256([]byte("abc")); string(out) != string(want[:]) {
+		t.Fatal("digest mismatch")
+	}
+	wantRV(t, "bad mechanism", l.DigestInit(s, Mechanism{Type: ck.CKM_RSA_PKCS}), ck.CKR_MECHANISM_INVALID)
+}

