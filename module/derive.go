@@ -20,67 +20,59 @@ type ECDHParams struct {
 // on EC and X25519 keys: the card computes the secret, the module keeps it as a
 // CKO_SECRET_KEY session object.
 func (l *Library) DeriveKey(h ck.ULong, mech Mechanism, base ck.ULong, tmpl []Attr) (ck.ULong, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	obj, rv := l.object(ts, base)
-	if rv == ck.CKR_OBJECT_HANDLE_INVALID {
-		return 0, ck.CKR_KEY_HANDLE_INVALID
-	}
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	a := obj.Attrs
-	if class, _ := a[ck.CKA_CLASS].(ck.ULong); class != ck.CKO_PRIVATE_KEY {
-		return 0, ck.CKR_KEY_TYPE_INCONSISTENT
-	}
-	if d, _ := a[ck.CKA_DERIVE].(bool); !d {
-		return 0, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
-	}
-	tok, rv := l.tokenOf(ts)
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	if mech.Type != ck.CKM_ECDH1_DERIVE || !hasMechanism(mechanisms(tok), mech.Type, ck.CKF_DERIVE) {
-		return 0, ck.CKR_MECHANISM_INVALID
-	}
-	if allowed, ok := a[ck.CKA_ALLOWED_MECHANISMS].([]ck.ULong); ok && !slices.Contains(allowed, mech.Type) {
-		return 0, ck.CKR_MECHANISM_INVALID
-	}
-	p := mech.ECDH
-	if p == nil || p.KDF != ck.CKD_NULL || len(p.SharedData) != 0 {
-		return 0, ck.CKR_MECHANISM_PARAM_INVALID
-	}
-	keyType, _ := a[ck.CKA_KEY_TYPE].(ck.ULong)
-	peer, ok := peerPoint(keyType, a, p.PublicData)
-	if !ok {
-		return 0, ck.CKR_MECHANISM_PARAM_INVALID
-	}
-	attrs, rv := secretTemplate(tmpl, ts.login == ck.CKU_USER)
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	secret, err := l.privateKeyOp(s, ts, ck.CKF_DERIVE, obj.Key, slot.OpECDH, peer, false)
-	if err != nil {
-		Logf("derive session %d: %v", h, err)
-		return 0, rvOf(err)
-	}
-	if n, ok := attrs[ck.CKA_VALUE_LEN].(ck.ULong); ok {
-		if n == 0 || n > ck.ULong(len(secret)) {
-			clear(secret)
-			return 0, ck.CKR_TEMPLATE_INCONSISTENT
+	return withSessionValue(l, h, func(s *session, ts *tokenState) (ck.ULong, ck.ULong) {
+		obj, rv := l.object(ts, base)
+		if rv == ck.CKR_OBJECT_HANDLE_INVALID {
+			return 0, ck.CKR_KEY_HANDLE_INVALID
 		}
-		// CKD_NULL with CKA_VALUE_LEN: the leading bytes of the shared secret.
-		secret = secret[:n]
-	}
-	attrs[ck.CKA_VALUE] = secret
-	attrs[ck.CKA_VALUE_LEN] = ck.ULong(len(secret))
-	nh := l.newHandle()
-	l.sessObjs[nh] = &sessObject{owner: s.handle, slot: ts.slot, gen: ts.gen, attrs: attrs}
-	return nh, ck.CKR_OK
+		if rv != ck.CKR_OK {
+			return 0, rv
+		}
+		a := obj.Attrs
+		if class, _ := a[ck.CKA_CLASS].(ck.ULong); class != ck.CKO_PRIVATE_KEY {
+			return 0, ck.CKR_KEY_TYPE_INCONSISTENT
+		}
+		if d, _ := a[ck.CKA_DERIVE].(bool); !d {
+			return 0, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
+		}
+		if mech.Type != ck.CKM_ECDH1_DERIVE || !hasMechanism(mechanisms(ts.card), mech.Type, ck.CKF_DERIVE) {
+			return 0, ck.CKR_MECHANISM_INVALID
+		}
+		if allowed, ok := a[ck.CKA_ALLOWED_MECHANISMS].([]ck.ULong); ok && !slices.Contains(allowed, mech.Type) {
+			return 0, ck.CKR_MECHANISM_INVALID
+		}
+		p := mech.ECDH
+		if p == nil || p.KDF != ck.CKD_NULL || len(p.SharedData) != 0 {
+			return 0, ck.CKR_MECHANISM_PARAM_INVALID
+		}
+		keyType, _ := a[ck.CKA_KEY_TYPE].(ck.ULong)
+		peer, ok := peerPoint(keyType, a, p.PublicData)
+		if !ok {
+			return 0, ck.CKR_MECHANISM_PARAM_INVALID
+		}
+		attrs, rv := secretTemplate(tmpl, ts.login == ck.CKU_USER)
+		if rv != ck.CKR_OK {
+			return 0, rv
+		}
+		secret, err := l.privateKeyOp(s, ts, ck.CKF_DERIVE, obj.Key, slot.OpECDH, peer, false)
+		if err != nil {
+			Logf("derive session %d: %v", h, err)
+			return 0, rvOf(err)
+		}
+		if n, ok := attrs[ck.CKA_VALUE_LEN].(ck.ULong); ok {
+			if n == 0 || n > ck.ULong(len(secret)) {
+				clear(secret)
+				return 0, ck.CKR_TEMPLATE_INCONSISTENT
+			}
+			// CKD_NULL with CKA_VALUE_LEN: the leading bytes of the shared secret.
+			secret = secret[:n]
+		}
+		attrs[ck.CKA_VALUE] = secret
+		attrs[ck.CKA_VALUE_LEN] = ck.ULong(len(secret))
+		nh := l.newHandle()
+		l.sessObjs[nh] = &sessObject{owner: s.handle, slot: ts.slot, gen: ts.gen, attrs: attrs}
+		return nh, ck.CKR_OK
+	})
 }
 
 // peerPoint checks the other party's public value for the base key's curve: an

@@ -102,14 +102,15 @@ func (c card) search(tmpl []Attr) ([]slot.Object, error) {
 	return c.tok.Objects()
 }
 
-// personalizer is the driver's slot.Personalizer, whose every method talks to the card.
-func (c card) personalizer() (slot.Personalizer, ck.ULong) {
+// personalize runs change with the driver's slot.Personalizer, whose every method
+// talks to the card; a token without one answers CKR_FUNCTION_NOT_SUPPORTED.
+func (c card) personalize(change func(p slot.Personalizer) error) error {
 	c.l.mu.mustNotHold("a personalization")
 	p, ok := c.tok.(slot.Personalizer)
 	if !ok {
-		return nil, ck.CKR_FUNCTION_NOT_SUPPORTED
+		return slot.NewError(ck.CKR_FUNCTION_NOT_SUPPORTED, "the token's driver cannot change the card", nil)
 	}
-	return p, ck.CKR_OK
+	return change(p)
 }
 
 // contextLogin verifies pin for the operation about to run with key.

@@ -27,7 +27,7 @@ import (
 func (l *Library) privateKeyOp(s *session, ts *tokenState, flags ck.ULong, key string, op slot.KeyOp, in []byte, contextLogin bool) ([]byte, error) {
 	buf := append([]byte(nil), in...)
 	defer clear(buf)
-	pin, loggedIn := l.loginProbe(ts), ts.login == ck.CKU_USER
+	pin, loggedIn := ts.pin, ts.login == ck.CKU_USER
 	var out []byte
 	var err error
 	var res loginCheck

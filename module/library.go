@@ -202,10 +202,8 @@ type Info struct {
 
 // GetInfo is C_GetInfo.
 func (l *Library) GetInfo() (Info, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.initialized {
-		return Info{}, ck.CKR_CRYPTOKI_NOT_INITIALIZED
+	if rv := l.Ready(); rv != ck.CKR_OK {
+		return Info{}, rv
 	}
 	maj, min := libraryVersion(Version)
 	return Info{
@@ -238,10 +236,8 @@ func libraryVersion(v string) (byte, byte) {
 // NotSupported answers a function pcsc11 does not implement: CKR_FUNCTION_NOT_SUPPORTED
 // once initialized (spec 3.6: every entry exists, stubs answer that code).
 func (l *Library) NotSupported(name string) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.initialized {
-		return ck.CKR_CRYPTOKI_NOT_INITIALIZED
+	if rv := l.Ready(); rv != ck.CKR_OK {
+		return rv
 	}
 	Logf("%s: not supported", name)
 	return ck.CKR_FUNCTION_NOT_SUPPORTED
@@ -280,10 +276,5 @@ func (l *Library) Ready() ck.ULong {
 // FunctionNotParallel answers the legacy C_GetFunctionStatus and C_CancelFunction
 // (spec 5.20: they must return CKR_FUNCTION_NOT_PARALLEL) for a valid session.
 func (l *Library) FunctionNotParallel(h ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, _, rv := l.lookup(h); rv != ck.CKR_OK {
-		return rv
-	}
-	return ck.CKR_FUNCTION_NOT_PARALLEL
+	return l.withSession(h, func(*session, *tokenState) ck.ULong { return ck.CKR_FUNCTION_NOT_PARALLEL })
 }

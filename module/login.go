@@ -15,80 +15,77 @@ import (
 // cannot change but to logged out meanwhile) and applied afterwards only if the
 // session and the card are still there.
 func (l *Library) Login(h, userType ck.ULong, pin []byte) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if userType != ck.CKU_SO && userType != ck.CKU_USER && userType != ck.CKU_CONTEXT_SPECIFIC {
-		return ck.CKR_USER_TYPE_INVALID
-	}
-	if userType == ck.CKU_CONTEXT_SPECIFIC {
-		return l.contextSpecificLogin(s, ts, pin)
-	}
-	var err error
-	decided := ck.CKR_OK
-	rv = l.onCard(s, ts, nil, func(c card) {
-		if pin == nil {
-			if decided = needsPINPad(c); decided != ck.CKR_OK {
+	return l.withSession(h, func(s *session, ts *tokenState) ck.ULong {
+		if userType != ck.CKU_SO && userType != ck.CKU_USER && userType != ck.CKU_CONTEXT_SPECIFIC {
+			return ck.CKR_USER_TYPE_INVALID
+		}
+		if userType == ck.CKU_CONTEXT_SPECIFIC {
+			return l.contextSpecificLogin(s, ts, pin)
+		}
+		var err error
+		decided := ck.CKR_OK
+		rv := l.onCard(s, ts, nil, func(c card) {
+			if decided = checkPINPad(c, pin); decided != ck.CKR_OK {
 				return
 			}
-		}
-		l.mu.Lock()
-		login, roExists := ts.login, l.readOnlySessions(ts.slot)
-		l.mu.Unlock()
-		switch login {
-		case userType:
-			// The card may have lost the verification (another program reset it): then
-			// a new login is what the application needs, not an error.
-			if userType == ck.CKU_USER {
-				if in, err := c.LoggedIn(); err == nil && !in {
-					break
+			l.mu.Lock()
+			login, roExists := ts.login, l.readOnlySessions(ts.slot)
+			l.mu.Unlock()
+			switch login {
+			case userType:
+				// The card may have lost the verification (another program reset it): then
+				// a new login is what the application needs, not an error.
+				if userType == ck.CKU_USER {
+					if in, err := c.LoggedIn(); err == nil && !in {
+						break
+					}
 				}
+				decided = ck.CKR_USER_ALREADY_LOGGED_IN
+				return
+			case loginNone:
+			default:
+				decided = ck.CKR_USER_ANOTHER_ALREADY_LOGGED_IN
+				return
 			}
-			decided = ck.CKR_USER_ALREADY_LOGGED_IN
-			return
-		case loginNone:
-		default:
-			decided = ck.CKR_USER_ANOTHER_ALREADY_LOGGED_IN
-			return
+			if userType == ck.CKU_SO && roExists {
+				decided = ck.CKR_SESSION_READ_ONLY_EXISTS
+				return
+			}
+			err = c.Login(userType, pin)
+		})
+		if rv != ck.CKR_OK {
+			// The session or the card went away during the login; closing the token's last
+			// session asked for the card's logout, done after this turn.
+			return rv
 		}
-		if userType == ck.CKU_SO && roExists {
-			decided = ck.CKR_SESSION_READ_ONLY_EXISTS
-			return
+		if decided != ck.CKR_OK {
+			return decided
 		}
-		err = c.Login(userType, pin)
+		if err != nil {
+			Logf("C_Login(%d) session %d: %v", userType, h, err)
+			if ts.login == userType { // a new login after the card lost the old one
+				ts.login = loginNone
+				ts.forgetPIN()
+			}
+			return rvOf(err)
+		}
+		ts.login = userType
+		ts.forgetPIN()
+		if userType == ck.CKU_USER {
+			// Only a PIN the card has just accepted is kept (docs/pin-cache.md).
+			ts.pin = newCachedPIN(l.pinPolicy, pin)
+		}
+		Logf("C_Login(%d) session %d ok", userType, h)
+		return ck.CKR_OK
 	})
-	if rv != ck.CKR_OK {
-		// The session or the card went away during the login; closing the token's last
-		// session asked for the card's logout, done after this turn.
-		return rv
-	}
-	if decided != ck.CKR_OK {
-		return decided
-	}
-	if err != nil {
-		Logf("C_Login(%d) session %d: %v", userType, h, err)
-		if ts.login == userType { // a new login after the card lost the old one
-			ts.login = loginNone
-			ts.forgetPIN()
-		}
-		return rvOf(err)
-	}
-	ts.login = userType
-	ts.forgetPIN()
-	if userType == ck.CKU_USER {
-		// Only a PIN the card has just accepted is kept (docs/pin-cache.md).
-		ts.pin = newCachedPIN(l.pinPolicy, pin)
-	}
-	Logf("C_Login(%d) session %d ok", userType, h)
-	return ck.CKR_OK
 }
 
-// needsPINPad answers CKR_ARGUMENTS_BAD for a NULL PIN on a token without a protected
-// authentication path (card I/O: in the card's turn).
-func needsPINPad(c card) ck.ULong {
+// checkPINPad answers CKR_ARGUMENTS_BAD for a NULL PIN on a token without a protected
+// authentication path (card I/O: in the card's turn), CKR_OK for a PIN given.
+func checkPINPad(c card, pin []byte) ck.ULong {
+	if pin != nil {
+		return ck.CKR_OK
+	}
 	ti, err := c.Info()
 	if err != nil {
 		return rvOf(err)
@@ -132,10 +129,8 @@ func (l *Library) contextSpecificLogin(s *session, ts *tokenState, pin []byte) c
 	var err error
 	decided := ck.CKR_OK
 	rv := l.onCard(s, ts, nil, func(c card) {
-		if pin == nil {
-			if decided = needsPINPad(c); decided != ck.CKR_OK {
-				return
-			}
+		if decided = checkPINPad(c, pin); decided != ck.CKR_OK {
+			return
 		}
 		hold, err = c.contextLogin(key, pin)
 	})
@@ -164,46 +159,42 @@ func (l *Library) contextSpecificLogin(s *session, ts *tokenState, pin []byte) c
 // Logout is C_Logout (spec 5.6.7). The module's state changes at once; the card is
 // logged out in its turn (after an operation it is busy with).
 func (l *Library) Logout(h ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if ts.login == loginNone {
-		return ck.CKR_USER_NOT_LOGGED_IN
-	}
-	ts.login = loginNone
-	ts.forgetPIN()
-	// Operations that need the login cannot go on.
-	for _, o := range l.sessions {
-		if o.slot == ts.slot {
-			if o.sign != nil {
-				o.sign.wipe()
-			}
-			if o.decrypt != nil {
-				o.decrypt.wipe()
-			}
-			o.sign, o.decrypt = nil, nil
+	return l.withSession(h, func(_ *session, ts *tokenState) ck.ULong {
+		if ts.login == loginNone {
+			return ck.CKR_USER_NOT_LOGGED_IN
 		}
-	}
-	var err error
-	rv = l.onCard(nil, ts, nil, func(c card) {
-		l.mu.Lock()
-		again := ts.login != loginNone // someone logged in again before this turn
-		l.mu.Unlock()
-		if !again {
-			err = c.Logout()
+		ts.login = loginNone
+		ts.forgetPIN()
+		// Operations that need the login cannot go on.
+		for _, o := range l.sessions {
+			if o.slot == ts.slot {
+				if o.sign != nil {
+					o.sign.wipe()
+				}
+				if o.decrypt != nil {
+					o.decrypt.wipe()
+				}
+				o.sign, o.decrypt = nil, nil
+			}
 		}
+		var err error
+		rv := l.onCard(nil, ts, nil, func(c card) {
+			l.mu.Lock()
+			again := ts.login != loginNone // someone logged in again before this turn
+			l.mu.Unlock()
+			if !again {
+				err = c.Logout()
+			}
+		})
+		if rv != ck.CKR_OK {
+			return rv
+		}
+		if err != nil {
+			Logf("C_Logout session %d: %v", h, err)
+			return rvOf(err)
+		}
+		return ck.CKR_OK
 	})
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if err != nil {
-		Logf("C_Logout session %d: %v", h, err)
-		return rvOf(err)
-	}
-	return ck.CKR_OK
 }
 
 // sameOperation reports whether authed still points into the operation of s that

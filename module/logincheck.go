@@ -7,15 +7,11 @@ import (
 
 // A user login may be lost on the card behind the module's back (another program reset
 // the card or selected another application). Finding out takes the card, so it is done
-// in three steps: loginProbe (l.mu held) takes what the check needs, checkLogin talks to
-// the card (in the card's turn, l.mu released), applyLoginCheck records the outcome
-// (l.mu held). When the card no longer holds the verification, the cached PIN is
+// in three steps: the caller takes the token's cached PIN (l.mu held; the PIN has its
+// own lock and may be wiped meanwhile: use then says so), checkLogin talks to the card
+// (in the card's turn, l.mu released), applyLoginCheck records the outcome (l.mu held). When the card no longer holds the verification, the cached PIN is
 // verified again if the policy kept one; otherwise, or when the card rejects it, the
 // token is logged out. A PIN the card rejected is wiped at once and never sent again.
-
-// loginProbe is what checkLogin needs from the token state (l.mu held): the cached PIN
-// (which has its own lock and may be wiped meanwhile: use then says so).
-func (l *Library) loginProbe(ts *tokenState) *cachedPIN { return ts.pin }
 
 // loginCheck is checkLogin's outcome.
 type loginCheck struct {

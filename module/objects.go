@@ -104,124 +104,108 @@ func matches(obj slot.Object, tmpl []Attr) bool {
 
 // FindObjectsInit is C_FindObjectsInit (spec 5.7.7). The result set is fixed here.
 func (l *Library) FindObjectsInit(h ck.ULong, tmpl []Attr) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if s.find != nil {
-		return ck.CKR_OPERATION_ACTIVE
-	}
-	// Private objects are visible while the application is logged in (ts.login). The
-	// card is not asked here whether it still holds the verification (one APDU per
-	// search): a verification lost to another program is found, and the cached PIN
-	// replayed or the token logged out, by the operation that needs it (privateKeyOp)
-	// and by C_GetSessionInfo, which applications ask to learn the login state.
-	// The driver answers from what it has read, even while the card is busy, and
-	// reads the card otherwise: with the library lock released (offLock).
-	// The match too: a value the driver reads only when asked (slot.LazyValue) is read
-	// when the template names it.
-	var objs []slot.Object
-	var err error
-	loggedIn := ts.login == ck.CKU_USER
-	if rv := l.offLock(s, ts, func(c card) {
-		var all []slot.Object
-		if all, err = c.search(tmpl); err != nil {
-			return
+	return l.withSession(h, func(s *session, ts *tokenState) ck.ULong {
+		if s.find != nil {
+			return ck.CKR_OPERATION_ACTIVE
 		}
-		for _, o := range all {
-			if visibleTo(loggedIn, o) && matches(o, tmpl) {
-				objs = append(objs, o)
+		// Private objects are visible while the application is logged in (ts.login). The
+		// card is not asked here whether it still holds the verification (one APDU per
+		// search): a verification lost to another program is found, and the cached PIN
+		// replayed or the token logged out, by the operation that needs it (privateKeyOp)
+		// and by C_GetSessionInfo, which applications ask to learn the login state.
+		// The driver answers from what it has read, even while the card is busy, and
+		// reads the card otherwise: with the library lock released (offLock).
+		// The match too: a value the driver reads only when asked (slot.LazyValue) is read
+		// when the template names it.
+		var objs []slot.Object
+		var err error
+		loggedIn := ts.login == ck.CKU_USER
+		if rv := l.offLock(s, ts, func(c card) {
+			var all []slot.Object
+			if all, err = c.search(tmpl); err != nil {
+				return
+			}
+			for _, o := range all {
+				if visibleTo(loggedIn, o) && matches(o, tmpl) {
+					objs = append(objs, o)
+				}
+			}
+		}); rv != ck.CKR_OK {
+			return rv
+		}
+		if err != nil {
+			return rvOf(err)
+		}
+		if s.find != nil {
+			return ck.CKR_OPERATION_ACTIVE // another thread's search began meanwhile
+		}
+		var res []ck.ULong
+		for _, o := range objs {
+			if visible(ts, o) { // the login may have ended meanwhile
+				res = append(res, l.handleFor(ts, o.Key))
 			}
 		}
-	}); rv != ck.CKR_OK {
-		return rv
-	}
-	if err != nil {
-		return rvOf(err)
-	}
-	if s.find != nil {
-		return ck.CKR_OPERATION_ACTIVE // another thread's search began meanwhile
-	}
-	var res []ck.ULong
-	for _, o := range objs {
-		if visible(ts, o) { // the login may have ended meanwhile
-			res = append(res, l.handleFor(ts, o.Key))
+		for sh, so := range l.sessObjs {
+			o := slot.Object{Attrs: so.attrs}
+			if so.slot == ts.slot && so.gen == ts.gen && visible(ts, o) && matches(o, tmpl) {
+				res = append(res, sh)
+			}
 		}
-	}
-	for sh, so := range l.sessObjs {
-		o := slot.Object{Attrs: so.attrs}
-		if so.slot == ts.slot && so.gen == ts.gen && visible(ts, o) && matches(o, tmpl) {
-			res = append(res, sh)
-		}
-	}
-	sort.Slice(res, func(i, j int) bool { return res[i] < res[j] })
-	s.find = &findState{results: res}
-	return ck.CKR_OK
+		sort.Slice(res, func(i, j int) bool { return res[i] < res[j] })
+		s.find = &findState{results: res}
+		return ck.CKR_OK
+	})
 }
 
 // FindObjects is C_FindObjects: up to max further handles.
 func (l *Library) FindObjects(h ck.ULong, max ck.ULong) ([]ck.ULong, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, _, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return nil, rv
-	}
-	if s.find == nil {
-		return nil, ck.CKR_OPERATION_NOT_INITIALIZED
-	}
-	n := ck.ULong(len(s.find.results))
-	if max < n {
-		n = max
-	}
-	out := s.find.results[:n:n]
-	s.find.results = s.find.results[n:]
-	return out, ck.CKR_OK
+	return withSessionValue(l, h, func(s *session, _ *tokenState) ([]ck.ULong, ck.ULong) {
+		if s.find == nil {
+			return nil, ck.CKR_OPERATION_NOT_INITIALIZED
+		}
+		n := ck.ULong(len(s.find.results))
+		if max < n {
+			n = max
+		}
+		out := s.find.results[:n:n]
+		s.find.results = s.find.results[n:]
+		return out, ck.CKR_OK
+	})
 }
 
 // FindObjectsFinal is C_FindObjectsFinal.
 func (l *Library) FindObjectsFinal(h ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, _, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if s.find == nil {
-		return ck.CKR_OPERATION_NOT_INITIALIZED
-	}
-	s.find = nil
-	return ck.CKR_OK
+	return l.withSession(h, func(s *session, _ *tokenState) ck.ULong {
+		if s.find == nil {
+			return ck.CKR_OPERATION_NOT_INITIALIZED
+		}
+		s.find = nil
+		return ck.CKR_OK
+	})
 }
 
 // GetAttributeValue is C_GetAttributeValue with the conventions of spec 5.7.5 (see
 // fillAttrs). reqs is updated in place.
 func (l *Library) GetAttributeValue(h, obj ck.ULong, reqs []AttrReq) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	o, rv := l.object(ts, obj)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	types := make([]ck.ULong, len(reqs))
-	for i, r := range reqs {
-		types[i] = r.Type
-	}
-	var attrs slot.Attributes
-	var err error
-	if rv := l.offLock(nil, ts, func(c card) { attrs, err = c.readLazy(o.Attrs, types) }); rv != ck.CKR_OK {
-		return rv
-	}
-	if err != nil {
-		return rvOf(err)
-	}
-	return fillAttrs(attrs, reqs)
+	return l.withSession(h, func(_ *session, ts *tokenState) ck.ULong {
+		o, rv := l.object(ts, obj)
+		if rv != ck.CKR_OK {
+			return rv
+		}
+		types := make([]ck.ULong, len(reqs))
+		for i, r := range reqs {
+			types[i] = r.Type
+		}
+		var attrs slot.Attributes
+		var err error
+		if rv := l.offLock(nil, ts, func(c card) { attrs, err = c.readLazy(o.Attrs, types) }); rv != ck.CKR_OK {
+			return rv
+		}
+		if err != nil {
+			return rvOf(err)
+		}
+		return fillAttrs(attrs, reqs)
+	})
 }
 
 // readLazy returns attrs with the slot.LazyValue values among types read from the
@@ -256,21 +240,17 @@ func (c card) readLazy(attrs slot.Attributes, types []ck.ULong) (slot.Attributes
 // GetObjectSize is C_GetObjectSize: the encoded size of the object's attributes (the
 // spec leaves the exact meaning to the token).
 func (l *Library) GetObjectSize(h, obj ck.ULong) (ck.ULong, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	o, rv := l.object(ts, obj)
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	var n ck.ULong
-	for _, v := range o.Attrs {
-		if b, ok := encodeAttr(v); ok {
-			n += ck.ULong(len(b))
+	return withSessionValue(l, h, func(_ *session, ts *tokenState) (ck.ULong, ck.ULong) {
+		o, rv := l.object(ts, obj)
+		if rv != ck.CKR_OK {
+			return 0, rv
 		}
-	}
-	return n, ck.CKR_OK
+		var n ck.ULong
+		for _, v := range o.Attrs {
+			if b, ok := encodeAttr(v); ok {
+				n += ck.ULong(len(b))
+			}
+		}
+		return n, ck.CKR_OK
+	})
 }

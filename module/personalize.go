@@ -20,23 +20,20 @@ func rawAttrs(tmpl []Attr) slot.Attributes {
 	return a
 }
 
-// personalize runs change with the driver's slot.Personalizer in the card's turn, with
-// the library lock released (l.mu held on entry and on return). It answers the mark's
-// clean error when the session or card went away meanwhile, CKR_FUNCTION_NOT_SUPPORTED
-// for a token without a Personalizer, else change's error.
-func (l *Library) personalize(s *session, ts *tokenState, change func(p slot.Personalizer) error) (ck.ULong, error) {
+// personalize runs change, the card work of the Cryptoki call fn on session s, with
+// the driver's slot.Personalizer (card.personalize) in the card's turn, with the
+// library lock released (l.mu held on entry and on return). It answers the mark's
+// clean error when the session or card went away meanwhile, else change's error as a
+// code (logged).
+func (l *Library) personalize(s *session, ts *tokenState, fn string, change func(p slot.Personalizer) error) ck.ULong {
 	var err error
-	var rv ck.ULong
-	crv := l.onCard(s, ts, nil, func(c card) {
-		p, prv := c.personalizer()
-		if rv = prv; prv == ck.CKR_OK {
-			err = change(p)
-		}
-	})
-	if crv != ck.CKR_OK {
-		return crv, nil
+	if rv := l.onCard(s, ts, nil, func(c card) { err = c.personalize(change) }); rv != ck.CKR_OK {
+		return rv
 	}
-	return rv, err
+	if err != nil {
+		Logf("%s session %d: %v", fn, s.handle, err)
+	}
+	return rvOf(err)
 }
 
 // canPersonalize answers CKR_FUNCTION_NOT_SUPPORTED for a token without a Personalizer
@@ -62,12 +59,11 @@ func (l *Library) InitToken(id slot.ID, soPIN []byte, label string) ck.ULong {
 			return ck.CKR_SESSION_EXISTS
 		}
 	}
+	// The turn's answer (a card gone, the library finalized) comes first; the driver's
+	// (CKR_FUNCTION_NOT_SUPPORTED among them) once the card was reached.
 	var err error
 	rv, ran := l.onSlotCard(m, id, func(c card) {
-		p, prv := c.personalizer()
-		if rv = prv; prv == ck.CKR_OK {
-			err = p.InitToken(soPIN, label)
-		}
+		err = c.personalize(func(p slot.Personalizer) error { return p.InitToken(soPIN, label) })
 	})
 	if !ran || rv != ck.CKR_OK {
 		return rv
@@ -85,95 +81,68 @@ func (l *Library) InitToken(id slot.ID, soPIN []byte, label string) ck.ULong {
 
 // InitPIN is C_InitPIN (spec 5.6.4): only in the "R/W SO Functions" state.
 func (l *Library) InitPIN(h ck.ULong, pin []byte) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if ts.login != ck.CKU_SO || !s.rw {
-		return ck.CKR_USER_NOT_LOGGED_IN
-	}
-	rv, err := l.personalize(s, ts, func(p slot.Personalizer) error { return p.InitPIN(pin) })
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if err != nil {
-		Logf("C_InitPIN session %d: %v", h, err)
-		return rvOf(err)
-	}
-	return ck.CKR_OK
+	return l.withSession(h, func(s *session, ts *tokenState) ck.ULong {
+		if ts.login != ck.CKU_SO || !s.rw {
+			return ck.CKR_USER_NOT_LOGGED_IN
+		}
+		return l.personalize(s, ts, "C_InitPIN", func(p slot.Personalizer) error { return p.InitPIN(pin) })
+	})
 }
 
 // SetPIN is C_SetPIN (spec 5.6.5): the PIN of the user logged in, or the normal user's
 // when nobody is; only in a R/W session. oldPIN and newPIN both nil: PIN pad.
 func (l *Library) SetPIN(h ck.ULong, oldPIN, newPIN []byte) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if !s.rw {
-		return ck.CKR_SESSION_READ_ONLY
-	}
-	if rv := canPersonalize(ts.card); rv != ck.CKR_OK {
-		return rv
-	}
-	if (oldPIN == nil) != (newPIN == nil) {
-		return ck.CKR_ARGUMENTS_BAD
-	}
-	userType := ck.CKU_USER
-	if ts.login == ck.CKU_SO {
-		userType = ck.CKU_SO
-	}
-	rv, err := l.personalize(s, ts, func(p slot.Personalizer) error { return p.SetPIN(userType, oldPIN, newPIN) })
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if err != nil {
-		Logf("C_SetPIN session %d: %v", h, err)
-		return rvOf(err)
-	}
-	if userType == ck.CKU_USER && ts.pin != nil {
-		// The cached PIN follows the change; the old one is now wrong.
-		ts.forgetPIN()
-		ts.pin = newCachedPIN(l.pinPolicy, newPIN)
-	}
-	return ck.CKR_OK
+	return l.withSession(h, func(s *session, ts *tokenState) ck.ULong {
+		if !s.rw {
+			return ck.CKR_SESSION_READ_ONLY
+		}
+		if rv := canPersonalize(ts.card); rv != ck.CKR_OK {
+			return rv
+		}
+		if (oldPIN == nil) != (newPIN == nil) {
+			return ck.CKR_ARGUMENTS_BAD
+		}
+		userType := ck.CKU_USER
+		if ts.login == ck.CKU_SO {
+			userType = ck.CKU_SO
+		}
+		if rv := l.personalize(s, ts, "C_SetPIN", func(p slot.Personalizer) error { return p.SetPIN(userType, oldPIN, newPIN) }); rv != ck.CKR_OK {
+			return rv
+		}
+		if userType == ck.CKU_USER && ts.pin != nil {
+			// The cached PIN follows the change; the old one is now wrong.
+			ts.forgetPIN()
+			ts.pin = newCachedPIN(l.pinPolicy, newPIN)
+		}
+		return ck.CKR_OK
+	})
 }
 
 // GenerateKeyPair is C_GenerateKeyPair (spec 5.14): keys are generated on the card, as
 // token objects, from a R/W session.
 func (l *Library) GenerateKeyPair(h ck.ULong, mech Mechanism, pubTmpl, privTmpl []Attr) (ck.ULong, ck.ULong, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return 0, 0, rv
-	}
-	if rv := canPersonalize(ts.card); rv != ck.CKR_OK {
-		return 0, 0, rv
-	}
-	if !hasMechanism(mechanisms(ts.card), mech.Type, ck.CKF_GENERATE_KEY_PAIR) {
-		return 0, 0, ck.CKR_MECHANISM_INVALID
-	}
-	if !s.rw {
-		return 0, 0, ck.CKR_SESSION_READ_ONLY
-	}
-	var pubKey, privKey string
-	rv, err := l.personalize(s, ts, func(p slot.Personalizer) (err error) {
-		pubKey, privKey, err = p.GenerateKeyPair(mech.Type, rawAttrs(pubTmpl), rawAttrs(privTmpl))
-		return err
+	var pub, priv ck.ULong
+	rv := l.withSession(h, func(s *session, ts *tokenState) ck.ULong {
+		if rv := canPersonalize(ts.card); rv != ck.CKR_OK {
+			return rv
+		}
+		if !hasMechanism(mechanisms(ts.card), mech.Type, ck.CKF_GENERATE_KEY_PAIR) {
+			return ck.CKR_MECHANISM_INVALID
+		}
+		if !s.rw {
+			return ck.CKR_SESSION_READ_ONLY
+		}
+		var pubKey, privKey string
+		rv := l.personalize(s, ts, "C_GenerateKeyPair", func(p slot.Personalizer) (err error) {
+			pubKey, privKey, err = p.GenerateKeyPair(mech.Type, rawAttrs(pubTmpl), rawAttrs(privTmpl))
+			return err
+		})
+		if rv == ck.CKR_OK {
+			pub, priv = l.handleFor(ts, pubKey), l.handleFor(ts, privKey)
+		}
+		return rv
 	})
-	if rv != ck.CKR_OK {
-		return 0, 0, rv
-	}
-	if err != nil {
-		Logf("C_GenerateKeyPair session %d: %v", h, err)
-		return 0, 0, rvOf(err)
-	}
-	return l.handleFor(ts, pubKey), l.handleFor(ts, privKey), ck.CKR_OK
+	return pub, priv, rv
 }
 
 // isTokenTemplate reads CKA_TOKEN of a template (default false, spec 4.4).
@@ -188,41 +157,32 @@ func isTokenTemplate(tmpl []Attr) (bool, ck.ULong) {
 // CreateObject is C_CreateObject (spec 5.7.1): token objects go to the card (R/W
 // session), session objects stay in the module.
 func (l *Library) CreateObject(h ck.ULong, tmpl []Attr) (ck.ULong, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	onToken, rv := isTokenTemplate(tmpl)
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	if !onToken {
-		attrs, rv := sessionTemplate(tmpl, ts.login == ck.CKU_USER)
+	return withSessionValue(l, h, func(s *session, ts *tokenState) (ck.ULong, ck.ULong) {
+		onToken, rv := isTokenTemplate(tmpl)
 		if rv != ck.CKR_OK {
 			return 0, rv
 		}
-		nh := l.newHandle()
-		l.sessObjs[nh] = &sessObject{owner: h, slot: ts.slot, gen: ts.gen, attrs: attrs}
-		return nh, ck.CKR_OK
-	}
-	if !s.rw {
-		return 0, ck.CKR_SESSION_READ_ONLY
-	}
-	var key string
-	rv, err := l.personalize(s, ts, func(p slot.Personalizer) (err error) {
-		key, err = p.CreateObject(rawAttrs(tmpl))
-		return err
+		if !onToken {
+			attrs, rv := sessionTemplate(tmpl, ts.login == ck.CKU_USER)
+			if rv != ck.CKR_OK {
+				return 0, rv
+			}
+			nh := l.newHandle()
+			l.sessObjs[nh] = &sessObject{owner: h, slot: ts.slot, gen: ts.gen, attrs: attrs}
+			return nh, ck.CKR_OK
+		}
+		if !s.rw {
+			return 0, ck.CKR_SESSION_READ_ONLY
+		}
+		var key string
+		if rv := l.personalize(s, ts, "C_CreateObject", func(p slot.Personalizer) (err error) {
+			key, err = p.CreateObject(rawAttrs(tmpl))
+			return err
+		}); rv != ck.CKR_OK {
+			return 0, rv
+		}
+		return l.handleFor(ts, key), ck.CKR_OK
 	})
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	if err != nil {
-		Logf("C_CreateObject session %d: %v", h, err)
-		return 0, rvOf(err)
-	}
-	return l.handleFor(ts, key), ck.CKR_OK
 }
 
 // Attributes a session object keeps typed (so the module's own rules can read them);
@@ -273,13 +233,8 @@ func (l *Library) destroyTokenObject(s *session, ts *tokenState, obj ck.ULong) c
 		return ck.CKR_SESSION_READ_ONLY
 	}
 	key := l.objects[obj].key
-	rv, err := l.personalize(s, ts, func(p slot.Personalizer) error { return p.DestroyObject(key) })
-	if rv != ck.CKR_OK {
+	if rv := l.personalize(s, ts, "C_DestroyObject", func(p slot.Personalizer) error { return p.DestroyObject(key) }); rv != ck.CKR_OK {
 		return rv
-	}
-	if err != nil {
-		Logf("C_DestroyObject session %d: %v", s.handle, err)
-		return rvOf(err)
 	}
 	delete(ts.handles, key)
 	delete(l.objects, obj)
@@ -289,42 +244,38 @@ func (l *Library) destroyTokenObject(s *session, ts *tokenState, obj ck.ULong) c
 // SetAttributeValue is C_SetAttributeValue (spec 5.7.6): session objects that are
 // CKA_MODIFIABLE change in the module; the card's objects cannot be changed.
 func (l *Library) SetAttributeValue(h, obj ck.ULong, tmpl []Attr) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if _, rv := l.object(ts, obj); rv != ck.CKR_OK {
-		return rv
-	}
-	so, isSession := l.sessObjs[obj]
-	if !isSession {
-		if !s.rw {
-			return ck.CKR_SESSION_READ_ONLY
+	return l.withSession(h, func(s *session, ts *tokenState) ck.ULong {
+		if _, rv := l.object(ts, obj); rv != ck.CKR_OK {
+			return rv
 		}
-		return ck.CKR_ATTRIBUTE_READ_ONLY
-	}
-	if m, ok := so.attrs[ck.CKA_MODIFIABLE].(bool); ok && !m {
-		return ck.CKR_ACTION_PROHIBITED
-	}
-	upd, rv := sessionTemplate(append([]Attr{ulongAttrOf(ck.CKA_CLASS, so.attrs)}, tmpl...), ts.login == ck.CKU_USER)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	for _, t := range tmpl {
-		switch t.Type {
-		case ck.CKA_CLASS, ck.CKA_TOKEN, ck.CKA_KEY_TYPE, ck.CKA_MODIFIABLE:
-			return ck.CKR_ATTRIBUTE_READ_ONLY
-		case ck.CKA_PRIVATE, ck.CKA_SENSITIVE, ck.CKA_EXTRACTABLE:
-			// Spec 4.9: these may only become more restrictive; keep it simple and refuse.
+		so, isSession := l.sessObjs[obj]
+		if !isSession {
+			if !s.rw {
+				return ck.CKR_SESSION_READ_ONLY
+			}
 			return ck.CKR_ATTRIBUTE_READ_ONLY
 		}
-	}
-	for _, t := range tmpl {
-		so.attrs[t.Type] = upd[t.Type]
-	}
-	return ck.CKR_OK
+		if m, ok := so.attrs[ck.CKA_MODIFIABLE].(bool); ok && !m {
+			return ck.CKR_ACTION_PROHIBITED
+		}
+		upd, rv := sessionTemplate(append([]Attr{ulongAttrOf(ck.CKA_CLASS, so.attrs)}, tmpl...), ts.login == ck.CKU_USER)
+		if rv != ck.CKR_OK {
+			return rv
+		}
+		for _, t := range tmpl {
+			switch t.Type {
+			case ck.CKA_CLASS, ck.CKA_TOKEN, ck.CKA_KEY_TYPE, ck.CKA_MODIFIABLE:
+				return ck.CKR_ATTRIBUTE_READ_ONLY
+			case ck.CKA_PRIVATE, ck.CKA_SENSITIVE, ck.CKA_EXTRACTABLE:
+				// Spec 4.9: these may only become more restrictive; keep it simple and refuse.
+				return ck.CKR_ATTRIBUTE_READ_ONLY
+			}
+		}
+		for _, t := range tmpl {
+			so.attrs[t.Type] = upd[t.Type]
+		}
+		return ck.CKR_OK
+	})
 }
 
 // ulongAttrOf re-encodes a typed CK_ULONG attribute as template bytes.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/slot"
 )
 
 func TestInitTokenAndPINs(t *testing.T) {
@@ -90,4 +91,21 @@ func TestGenerateCreateDestroy(t *testing.T) {
 	wantRV(t, "class is read-only", l.SetAttributeValue(s, dh, []Attr{ulongAttr(ck.CKA_CLASS, ck.CKO_CERTIFICATE)}), ck.CKR_ATTRIBUTE_READ_ONLY)
 	wantRV(t, "close", l.CloseSession(s), ck.CKR_OK)
 	wantRV(t, "gone with its session", l.GetAttributeValue(rw, dh, reqs), ck.CKR_OBJECT_HANDLE_INVALID)
+}
+
+// A token without a slot.Personalizer (a driver that only reads) answers
+// CKR_FUNCTION_NOT_SUPPORTED to every personalization, and nothing changes.
+func TestNoPersonalizer(t *testing.T) {
+	m := newFakeManager(struct{ slot.Token }{newFakeToken(t)}) // the fake's writers hidden
+	l := New(func() (Manager, error) { return m, nil })
+	wantRV(t, "Initialize", l.Initialize(nil), ck.CKR_OK)
+	defer l.Finalize(false)
+	l.SlotList(false)
+	wantRV(t, "InitToken", l.InitToken(0, []byte(testSOKey), "new"), ck.CKR_FUNCTION_NOT_SUPPORTED)
+	rw := open(t, l, true)
+	wantRV(t, "SetPIN", l.SetPIN(rw, []byte(testPIN), []byte("654321")), ck.CKR_FUNCTION_NOT_SUPPORTED)
+	_, rv := l.CreateObject(rw, []Attr{{Type: ck.CKA_TOKEN, Value: []byte{1}}, ulongAttr(ck.CKA_CLASS, ck.CKO_DATA)})
+	wantRV(t, "CreateObject on the token", rv, ck.CKR_FUNCTION_NOT_SUPPORTED)
+	wantRV(t, "SO login", l.Login(rw, ck.CKU_SO, []byte(testPIN)), ck.CKR_OK)
+	wantRV(t, "InitPIN", l.InitPIN(rw, []byte("11223344")), ck.CKR_FUNCTION_NOT_SUPPORTED)
 }

@@ -14,24 +14,16 @@ import (
 // CKR_RANDOM_SEED_NOT_SUPPORTED, not CKR_RANDOM_NO_RNG (spec 5.19, 3.2 CK_TOKEN_INFO).
 // The decision and its reasons: docs/conformance.md.
 func (l *Library) GenerateRandom(h ck.ULong, buf []byte) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, _, rv := l.lookup(h); rv != ck.CKR_OK {
-		return rv
-	}
-	if _, err := rand.Read(buf); err != nil {
-		return ck.CKR_FUNCTION_FAILED
-	}
-	return ck.CKR_OK
+	return l.withSession(h, func(*session, *tokenState) ck.ULong {
+		if _, err := rand.Read(buf); err != nil {
+			return ck.CKR_FUNCTION_FAILED
+		}
+		return ck.CKR_OK
+	})
 }
 
 // SeedRandom is C_SeedRandom: a generator exists (CKF_RNG) but, being the OS's, takes no
 // seed from applications.
 func (l *Library) SeedRandom(h ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, _, rv := l.lookup(h); rv != ck.CKR_OK {
-		return rv
-	}
-	return ck.CKR_RANDOM_SEED_NOT_SUPPORTED
+	return l.withSession(h, func(*session, *tokenState) ck.ULong { return ck.CKR_RANDOM_SEED_NOT_SUPPORTED })
 }

@@ -66,18 +66,25 @@ func (l *Library) reconcile(id slot.ID) bool {
 // dropToken forgets everything about a card (l.mu held): its sessions, login, handles.
 // Only reconcile, C_InitToken (the card's content is new) and C_Finalize call it.
 func (l *Library) dropToken(ts *tokenState) {
-	for h, s := range l.sessions {
-		if s.slot == ts.slot {
-			s.endOps()
-			delete(l.sessions, h)
-		}
-	}
+	l.endSessions(func(s *session) bool { return s.slot == ts.slot })
 	for _, h := range ts.handles {
 		delete(l.objects, h)
 	}
 	l.dropSessionObjects(func(so *sessObject) bool { return so.slot == ts.slot })
 	ts.forgetPIN()
 	delete(l.tokens, ts.slot)
+}
+
+// endSessions ends and forgets the sessions for which which is true, with the session
+// objects they made (l.mu held).
+func (l *Library) endSessions(which func(*session) bool) {
+	for h, s := range l.sessions {
+		if which(s) {
+			s.endOps()
+			delete(l.sessions, h)
+			l.dropSessionObjects(func(so *sessObject) bool { return so.owner == h })
+		}
+	}
 }
 
 func (s *session) endOps() {
@@ -119,6 +126,30 @@ func (l *Library) lookup(h ck.ULong) (*session, *tokenState, ck.ULong) {
 	return s, ts, ck.CKR_OK
 }
 
+// withSession is the preamble of every call on a session: it takes the library lock,
+// finds session h and its token state (lookup) and runs do with them, the lock held
+// (do releases it only through the card helpers: onCard, offLock, tryCard). It
+// answers lookup's code when h is not a usable session, else do's.
+func (l *Library) withSession(h ck.ULong, do func(s *session, ts *tokenState) ck.ULong) ck.ULong {
+	_, rv := withSessionValue(l, h, func(s *session, ts *tokenState) (struct{}, ck.ULong) {
+		return struct{}{}, do(s, ts)
+	})
+	return rv
+}
+
+// withSessionValue is withSession for a call that answers a value too (its zero
+// value when h is not a usable session).
+func withSessionValue[T any](l *Library, h ck.ULong, do func(s *session, ts *tokenState) (T, ck.ULong)) (T, ck.ULong) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ts, rv := l.lookup(h)
+	if rv != ck.CKR_OK {
+		var zero T
+		return zero, rv
+	}
+	return do(s, ts)
+}
+
 // tokenOf returns the card behind a session (l.mu held; no card I/O: the card was
 // taken when the token state was made).
 func (l *Library) tokenOf(ts *tokenState) (card, ck.ULong) {
@@ -128,38 +159,34 @@ func (l *Library) tokenOf(ts *tokenState) (card, ck.ULong) {
 // OpenSession is C_OpenSession (spec 5.6.1). Notification callbacks are accepted and
 // never called (the spec makes surrender callbacks optional).
 func (l *Library) OpenSession(id slot.ID, flags ck.ULong) (ck.ULong, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	m, rv := l.checkSlot(id)
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	if flags&ck.CKF_SERIAL_SESSION == 0 {
-		return 0, ck.CKR_SESSION_PARALLEL_NOT_SUPPORTED
-	}
-	l.reconcile(id)
-	ts := l.tokens[id]
-	if ts == nil {
-		// The first session with this card: the slot manager may have to connect to it
-		// and run the driver, which talks to the card, so the library lock is released.
-		gen := m.Generation(id) // before the token: a change in between is seen later
-		tok, rv := l.tokenOffLock(m, id)
-		if rv != ck.CKR_OK {
-			return 0, rv
+	return withSlot(l, id, func(m Manager) (ck.ULong, ck.ULong) {
+		if flags&ck.CKF_SERIAL_SESSION == 0 {
+			return 0, ck.CKR_SESSION_PARALLEL_NOT_SUPPORTED
 		}
-		if ts = l.tokens[id]; ts == nil { // another thread may have made it meanwhile
-			ts = &tokenState{slot: id, gen: gen, card: card{l, tok}, login: loginNone, handles: map[string]ck.ULong{}}
-			l.tokens[id] = ts
+		l.reconcile(id)
+		ts := l.tokens[id]
+		if ts == nil {
+			// The first session with this card: the slot manager may have to connect to it
+			// and run the driver, which talks to the card, so the library lock is released.
+			gen := m.Generation(id) // before the token: a change in between is seen later
+			tok, rv := l.tokenOffLock(m, id)
+			if rv != ck.CKR_OK {
+				return 0, rv
+			}
+			if ts = l.tokens[id]; ts == nil { // another thread may have made it meanwhile
+				ts = &tokenState{slot: id, gen: gen, card: card{l, tok}, login: loginNone, handles: map[string]ck.ULong{}}
+				l.tokens[id] = ts
+			}
 		}
-	}
-	rw := flags&ck.CKF_RW_SESSION != 0
-	if !rw && ts.login == ck.CKU_SO {
-		return 0, ck.CKR_SESSION_READ_WRITE_SO_EXISTS
-	}
-	s := &session{handle: l.newHandle(), slot: id, gen: ts.gen, rw: rw}
-	l.sessions[s.handle] = s
-	Logf("C_OpenSession slot %d → session %d (rw=%v)", id, s.handle, rw)
-	return s.handle, ck.CKR_OK
+		rw := flags&ck.CKF_RW_SESSION != 0
+		if !rw && ts.login == ck.CKU_SO {
+			return 0, ck.CKR_SESSION_READ_WRITE_SO_EXISTS
+		}
+		s := &session{handle: l.newHandle(), slot: id, gen: ts.gen, rw: rw}
+		l.sessions[s.handle] = s
+		Logf("C_OpenSession slot %d → session %d (rw=%v)", id, s.handle, rw)
+		return s.handle, ck.CKR_OK
+	})
 }
 
 // CloseSession is C_CloseSession. Closing the application's last session with a token
@@ -167,19 +194,14 @@ func (l *Library) OpenSession(id slot.ID, flags ck.ULong) (ck.ULong, ck.ULong) {
 // the session that is on the card ends with CKR_SESSION_CLOSED, and the card's logout
 // is done when it is free (settle, endTurn).
 func (l *Library) CloseSession(h ck.ULong) ck.ULong {
-	l.mu.Lock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		l.mu.Unlock()
-		return rv
-	}
-	s.endOps()
-	delete(l.sessions, h)
-	l.dropSessionObjects(func(so *sessObject) bool { return so.owner == h })
-	g := l.afterClose(ts)
-	l.mu.Unlock()
+	var g *cardGate
+	rv := l.withSession(h, func(s *session, ts *tokenState) ck.ULong {
+		l.endSessions(func(o *session) bool { return o == s })
+		g = l.afterClose(ts)
+		return ck.CKR_OK
+	})
 	l.settle(g)
-	return ck.CKR_OK
+	return rv
 }
 
 // afterClose logs out a token that has no session left (l.mu held): the state at once,
@@ -202,28 +224,17 @@ func (l *Library) afterClose(ts *tokenState) *cardGate {
 // CloseAllSessions is C_CloseAllSessions. Like C_CloseSession it returns at once
 // while the card is busy.
 func (l *Library) CloseAllSessions(id slot.ID) ck.ULong {
-	l.mu.Lock()
-	if _, rv := l.checkSlot(id); rv != ck.CKR_OK {
-		l.mu.Unlock()
-		return rv
-	}
-	l.reconcile(id)
-	ts := l.tokens[id]
-	if ts == nil {
-		l.mu.Unlock()
-		return ck.CKR_OK
-	}
-	for h, s := range l.sessions {
-		if s.slot == id {
-			s.endOps()
-			delete(l.sessions, h)
+	g, rv := withSlot(l, id, func(Manager) (*cardGate, ck.ULong) {
+		l.reconcile(id)
+		ts := l.tokens[id]
+		if ts == nil {
+			return nil, ck.CKR_OK
 		}
-	}
-	l.dropSessionObjects(func(so *sessObject) bool { return so.slot == id })
-	g := l.afterClose(ts)
-	l.mu.Unlock()
+		l.endSessions(func(s *session) bool { return s.slot == id })
+		return l.afterClose(ts), ck.CKR_OK
+	})
 	l.settle(g)
-	return ck.CKR_OK
+	return rv
 }
 
 // SessionInfo is CK_SESSION_INFO.
@@ -233,27 +244,24 @@ type SessionInfo struct {
 
 // GetSessionInfo is C_GetSessionInfo: the state follows the token's login (spec 5.6 and
 // the session state diagrams of the usage guide). A user login is checked with the
-// card first (refreshLogin), so a login lost to another program's reset is reported as
+// card first (checkLogin), so a login lost to another program's reset is reported as
 // it is: verified again from the PIN cache, or a public session. While another thread
 // has the card (a signature waiting for a touch), the known login is answered at once.
 func (l *Library) GetSessionInfo(h ck.ULong) (SessionInfo, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return SessionInfo{}, rv
-	}
-	if ts.login == ck.CKU_USER && !l.contextLoginPending(ts) {
-		var res loginCheck
-		ran, rv := l.tryCard(s, ts, func(c card) { res = checkLogin(c, ts.slot, l.loginProbe(ts)) })
-		if ran && rv != ck.CKR_OK {
-			return SessionInfo{}, rv
+	return withSessionValue(l, h, func(s *session, ts *tokenState) (SessionInfo, ck.ULong) {
+		if ts.login == ck.CKU_USER && !l.contextLoginPending(ts) {
+			var res loginCheck
+			pin := ts.pin // read under l.mu: the check runs with it released
+			ran, rv := l.tryCard(s, ts, func(c card) { res = checkLogin(c, ts.slot, pin) })
+			if ran && rv != ck.CKR_OK {
+				return SessionInfo{}, rv
+			}
+			if ran {
+				l.applyLoginCheck(ts, res)
+			}
 		}
-		if ran {
-			l.applyLoginCheck(ts, res)
-		}
-	}
-	return SessionInfo{SlotID: s.slot, State: sessionState(s.rw, ts.login), Flags: s.flags()}, ck.CKR_OK
+		return SessionInfo{SlotID: s.slot, State: sessionState(s.rw, ts.login), Flags: s.flags()}, ck.CKR_OK
+	})
 }
 
 func (s *session) flags() ck.ULong {

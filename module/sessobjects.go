@@ -20,21 +20,17 @@ type sessObject struct {
 // DestroyObject is C_DestroyObject: session objects can be destroyed (also from a R/O
 // session, spec 4.4); the token's objects through the driver, from a R/W session.
 func (l *Library) DestroyObject(h, obj ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if so, ok := l.sessObjs[obj]; ok && so.slot == ts.slot && so.gen == ts.gen {
-		if !visible(ts, slot.Object{Attrs: so.attrs}) {
-			return ck.CKR_OBJECT_HANDLE_INVALID
+	return l.withSession(h, func(s *session, ts *tokenState) ck.ULong {
+		if so, ok := l.sessObjs[obj]; ok && so.slot == ts.slot && so.gen == ts.gen {
+			if !visible(ts, slot.Object{Attrs: so.attrs}) {
+				return ck.CKR_OBJECT_HANDLE_INVALID
+			}
+			wipeAttrs(so.attrs)
+			delete(l.sessObjs, obj)
+			return ck.CKR_OK
 		}
-		wipeAttrs(so.attrs)
-		delete(l.sessObjs, obj)
-		return ck.CKR_OK
-	}
-	return l.destroyTokenObject(s, ts, obj)
+		return l.destroyTokenObject(s, ts, obj)
+	})
 }
 
 func wipeAttrs(a slot.Attributes) {

@@ -79,19 +79,29 @@ func (l *Library) checkSlot(id slot.ID) (Manager, ck.ULong) {
 	return m, ck.CKR_OK
 }
 
-// GetSlotInfo is C_GetSlotInfo.
-func (l *Library) GetSlotInfo(id slot.ID) (SlotInfo, ck.ULong) {
+// withSlot is the preamble of every call on a slot: it takes the library lock, checks
+// slot ID id (checkSlot) and runs do with the slot manager, the lock held. It answers
+// checkSlot's code (and T's zero value) when id is not a usable slot, else do's.
+func withSlot[T any](l *Library, id slot.ID, do func(m Manager) (T, ck.ULong)) (T, ck.ULong) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	m, rv := l.checkSlot(id)
 	if rv != ck.CKR_OK {
-		return SlotInfo{}, rv
+		var zero T
+		return zero, rv
 	}
-	si, err := m.SlotInfo(id)
-	if err != nil {
-		return SlotInfo{}, rvOf(err)
-	}
-	return si, ck.CKR_OK
+	return do(m)
+}
+
+// GetSlotInfo is C_GetSlotInfo.
+func (l *Library) GetSlotInfo(id slot.ID) (SlotInfo, ck.ULong) {
+	return withSlot(l, id, func(m Manager) (SlotInfo, ck.ULong) {
+		si, err := m.SlotInfo(id)
+		if err != nil {
+			return SlotInfo{}, rvOf(err)
+		}
+		return si, ck.CKR_OK
+	})
 }
 
 // tokenOffLock is token with the library lock released (l.mu held on entry and on
@@ -145,52 +155,49 @@ type TokenInfo struct {
 // waiting for a touch, a PIN typed on a PIN pad), the card's last answer for this
 // card is given at once. Only a card never asked yet is waited for.
 func (l *Library) GetTokenInfo(id slot.ID) (TokenInfo, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	m, rv := l.checkSlot(id)
-	if rv != ck.CKR_OK {
-		return TokenInfo{}, rv
-	}
-	l.reconcile(id)
-	g := l.gate(id)
-	gen := m.Generation(id)
-	var ti slot.TokenInfo
-	free := g.turn.TryLock() // does not wait: allowed under l.mu
-	if !free && g.infoGen == gen && gen != 0 {
-		ti = g.info // busy: the last known answer
-	} else {
-		var err error
-		read := func(c card) { ti, err = c.Info() }
-		var ran bool
-		if free {
-			rv, ran = l.onSlotCardLocked(m, id, g, read)
+	return withSlot(l, id, func(m Manager) (TokenInfo, ck.ULong) {
+		l.reconcile(id)
+		g := l.gate(id)
+		gen := m.Generation(id)
+		var ti slot.TokenInfo
+		free := g.turn.TryLock() // does not wait: allowed under l.mu
+		if !free && g.infoGen == gen && gen != 0 {
+			ti = g.info // busy: the last known answer
 		} else {
-			rv, ran = l.onSlotCard(m, id, read)
+			var err error
+			read := func(c card) { ti, err = c.Info() }
+			var rv ck.ULong
+			var ran bool
+			if free {
+				rv, ran = l.onSlotCardLocked(m, id, g, read)
+			} else {
+				rv, ran = l.onSlotCard(m, id, read)
+			}
+			if !ran || rv != ck.CKR_OK {
+				return TokenInfo{}, rv
+			}
+			if err != nil {
+				return TokenInfo{}, rvOf(err)
+			}
+			g.info, g.infoGen = ti, gen
 		}
-		if !ran || rv != ck.CKR_OK {
-			return TokenInfo{}, rv
-		}
-		if err != nil {
-			return TokenInfo{}, rvOf(err)
-		}
-		g.info, g.infoGen = ti, gen
-	}
-	out := TokenInfo{TokenInfo: ti}
-	// The dual-function calls (C_DigestEncryptUpdate...) are not implemented: never
-	// advertise them, whatever the driver says.
-	out.Flags &^= ck.CKF_DUAL_CRYPTO_OPERATIONS
-	// C_GenerateRandom is the module's, from the host's generator (random.go): every
-	// token offers it, so every token says so (docs/conformance.md, C_GenerateRandom).
-	out.Flags |= ck.CKF_RNG
-	for _, s := range l.sessions {
-		if s.slot == id {
-			out.SessionCount++
-			if s.rw {
-				out.RWSessionCount++
+		out := TokenInfo{TokenInfo: ti}
+		// The dual-function calls (C_DigestEncryptUpdate...) are not implemented: never
+		// advertise them, whatever the driver says.
+		out.Flags &^= ck.CKF_DUAL_CRYPTO_OPERATIONS
+		// C_GenerateRandom is the module's, from the host's generator (random.go): every
+		// token offers it, so every token says so (docs/conformance.md, C_GenerateRandom).
+		out.Flags |= ck.CKF_RNG
+		for _, s := range l.sessions {
+			if s.slot == id {
+				out.SessionCount++
+				if s.rw {
+					out.RWSessionCount++
+				}
 			}
 		}
-	}
-	return out, ck.CKR_OK
+		return out, ck.CKR_OK
+	})
 }
 
 // onSlotCard runs talk on the card in slot id in the card's turn, with the library
@@ -293,43 +300,39 @@ func mechanisms(tok mechanismLister) []slot.Mechanism {
 	return out
 }
 
+// slotMechanisms is the mechanism list of the token in slot id (mechanisms).
+func (l *Library) slotMechanisms(id slot.ID) ([]slot.Mechanism, ck.ULong) {
+	return withSlot(l, id, func(m Manager) ([]slot.Mechanism, ck.ULong) {
+		tok, rv := l.tokenOffLock(m, id)
+		if rv != ck.CKR_OK {
+			return nil, rv
+		}
+		return mechanisms(tok), ck.CKR_OK
+	})
+}
+
 // MechanismList is C_GetMechanismList without the buffer convention.
 func (l *Library) MechanismList(id slot.ID) ([]ck.ULong, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	m, rv := l.checkSlot(id)
-	if rv != ck.CKR_OK {
-		return nil, rv
-	}
-	tok, rv := l.tokenOffLock(m, id)
-	if rv != ck.CKR_OK {
-		return nil, rv
-	}
+	mechs, rv := l.slotMechanisms(id)
 	var out []ck.ULong
-	for _, mech := range mechanisms(tok) {
+	for _, mech := range mechs {
 		out = append(out, mech.Type)
 	}
-	return out, ck.CKR_OK
+	return out, rv
 }
 
 // MechanismInfo is C_GetMechanismInfo.
 func (l *Library) MechanismInfo(id slot.ID, typ ck.ULong) (slot.Mechanism, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	m, rv := l.checkSlot(id)
-	if rv != ck.CKR_OK {
-		return slot.Mechanism{}, rv
-	}
-	tok, rv := l.tokenOffLock(m, id)
-	if rv != ck.CKR_OK {
-		return slot.Mechanism{}, rv
-	}
-	for _, mech := range mechanisms(tok) {
+	mechs, rv := l.slotMechanisms(id)
+	for _, mech := range mechs {
 		if mech.Type == typ {
 			return mech, ck.CKR_OK
 		}
 	}
-	return slot.Mechanism{}, ck.CKR_MECHANISM_INVALID
+	if rv == ck.CKR_OK {
+		rv = ck.CKR_MECHANISM_INVALID
+	}
+	return slot.Mechanism{}, rv
 }
 
 // WaitForSlotEvent is C_WaitForSlotEvent (spec 5.5.6). It runs without the library
