@@ -27,23 +27,10 @@ func (l *Library) SessionCancel(h, flags ck.ULong) ck.ULong {
 			result = ck.CKR_OPERATION_CANCEL_FAILED
 		}
 	}
-	for _, c := range []struct {
-		flag ck.ULong
-		op   Op
-	}{{ck.CKF_SIGN, OpSign}, {ck.CKF_VERIFY, OpVerify}, {ck.CKF_DECRYPT, OpDecrypt},
-		{ck.CKF_ENCRYPT, OpEncrypt}, {ck.CKF_DIGEST, OpDigest}} {
-		if flags&c.flag != 0 {
-			s.endOp(c.op)
+	for k, flag := range cancelFlag {
+		if flag != 0 && flags&flag != 0 {
+			s.endProcess(Op(k))
 		}
-	}
-	// The 3.0 message-based operations (C_MessageSignInit, C_MessageVerifyInit) have
-	// flags of their own (spec 5.6 C_SessionCancel, CK_MECHANISM_INFO flags).
-	if flags&ckfMessageSign != 0 && s.msgSign != nil {
-		s.msgSign.wipe()
-		s.msgSign = nil
-	}
-	if flags&ckfMessageVerify != 0 {
-		s.msgVerify = nil
 	}
 	if flags&ckfFindObjects != 0 {
 		s.find = nil
@@ -54,9 +41,3 @@ func (l *Library) SessionCancel(h, flags ck.ULong) ck.ULong {
 // CKF_FIND_OBJECTS, the C_SessionCancel flag for an object search (spec 3.5, table of
 // CK_MECHANISM_INFO flags: 0x00000040).
 const ckfFindObjects ck.ULong = 0x40
-
-// CKF_MESSAGE_SIGN and CKF_MESSAGE_VERIFY (spec 3.5, CK_MECHANISM_INFO flags).
-const (
-	ckfMessageSign   ck.ULong = 0x08
-	ckfMessageVerify ck.ULong = 0x10
-)

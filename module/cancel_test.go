@@ -48,10 +48,10 @@ func TestSessionCancelMessageSign(t *testing.T) {
 	m := Mechanism{Type: ck.CKM_ECDSA_SHA256}
 	wantRV(t, "MessageSignInit", l.MessageSignInit(s, m, key), ck.CKR_OK)
 	wantRV(t, "MessageVerifyInit", l.MessageVerifyInit(s, m, key), ck.CKR_OK)
-	wantRV(t, "SessionCancel(CKF_MESSAGE_SIGN)", l.SessionCancel(s, ckfMessageSign), ck.CKR_OK)
+	wantRV(t, "SessionCancel(CKF_MESSAGE_SIGN)", l.SessionCancel(s, cancelFlag[OpMessageSign]), ck.CKR_OK)
 	wantRV(t, "MessageSignInit after cancel", l.MessageSignInit(s, m, key), ck.CKR_OK)
 	wantRV(t, "verify untouched", l.MessageVerifyInit(s, m, key), ck.CKR_OPERATION_ACTIVE)
-	wantRV(t, "SessionCancel(CKF_MESSAGE_VERIFY)", l.SessionCancel(s, ckfMessageVerify), ck.CKR_OK)
+	wantRV(t, "SessionCancel(CKF_MESSAGE_VERIFY)", l.SessionCancel(s, cancelFlag[OpMessageVerify]), ck.CKR_OK)
 	wantRV(t, "MessageVerifyInit after cancel", l.MessageVerifyInit(s, m, key), ck.CKR_OK)
 	wantRV(t, "SessionCancel(CKF_SIGN) leaves message signing", l.SessionCancel(s, ck.CKF_SIGN), ck.CKR_OK)
 	wantRV(t, "MessageSignInit while active", l.MessageSignInit(s, m, key), ck.CKR_OPERATION_ACTIVE)

@@ -123,7 +123,7 @@ func TestContextLoginWrongPINHoldsNothing(t *testing.T) {
 		t.Fatalf("a rejected PIN keeps the card: logins=%d holding=%t", n, holding)
 	}
 	l.mu.Lock()
-	held := l.sessions[s].sign.ctxHold
+	held := l.sessions[s].ops[OpSign].auth.hold
 	l.mu.Unlock()
 	if held != nil {
 		t.Fatal("a rejected context login left a hold")

@@ -9,28 +9,31 @@ import (
 	"github.com/pcsc11/pcsc11/slot"
 )
 
-// decryptOp is an active C_DecryptInit..C_Decrypt/C_DecryptFinal operation: the card
-// does raw RSA, the module removes PKCS#1 v1.5 or OAEP padding.
+// decryptOp is the family of C_DecryptInit..C_Decrypt/C_DecryptFinal: the card does
+// raw RSA, the module removes PKCS#1 v1.5 or OAEP padding.
 type decryptOp struct {
-	mech  ck.ULong
-	key   string
-	k     int // modulus bytes
-	oaep  *oaepParams
-	buf   []byte
-	upd   bool
-	done  bool   // the card answered; result is kept for a retry after BUFFER_TOO_SMALL
-	plain []byte // the plaintext, once done
-
-	alwaysAuth, contextAuthed bool
-	ctxHold                   *contextHold // the card kept for this operation by its context-specific login
+	mech       ck.ULong
+	key        string
+	k          int // modulus bytes
+	oaep       *oaepParams
+	buf        []byte
+	alwaysAuth bool // the key has CKA_ALWAYS_AUTHENTICATE
 }
 
 func (op *decryptOp) wipe() {
 	clear(op.buf)
-	clear(op.plain)
-	op.buf, op.plain = nil, nil
-	op.ctxHold.wipe()
-	op.ctxHold = nil
+	op.buf = nil
+}
+
+// size: before the card has answered, the modulus size is an upper bound of the
+// plaintext's length (spec 5.2 allows it); the engine keeps the exact result.
+func (op *decryptOp) size() (int, bool) { return op.k, false }
+
+func (op *decryptOp) contextLoginKey() string {
+	if op.alwaysAuth {
+		return op.key
+	}
+	return ""
 }
 
 type oaepParams struct {
@@ -52,72 +55,52 @@ func parseOAEP(mech Mechanism) (*oaepParams, ck.ULong) {
 	return o, ck.CKR_OK
 }
 
-// DecryptInit is C_DecryptInit (spec 5.9.1 of v3.0's encryption/decryption sections).
+// DecryptInit is C_DecryptInit (spec 5.9.1).
 func (l *Library) DecryptInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
+	return l.initOp(h, OpDecrypt, func(ts *tokenState) (family, ck.ULong) { return l.newDecryptOp(ts, mech, key) })
+}
+
+func (l *Library) newDecryptOp(ts *tokenState, mech Mechanism, key ck.ULong) (*decryptOp, ck.ULong) {
+	obj, rv := l.keyObject(ts, key)
 	if rv != ck.CKR_OK {
-		return rv
-	}
-	if s.decrypt != nil {
-		return ck.CKR_OPERATION_ACTIVE
-	}
-	obj, rv := l.object(ts, key)
-	if rv == ck.CKR_OBJECT_HANDLE_INVALID {
-		return ck.CKR_KEY_HANDLE_INVALID
-	}
-	if rv != ck.CKR_OK {
-		return rv
+		return nil, rv
 	}
 	a := obj.Attrs
 	if class, _ := a[ck.CKA_CLASS].(ck.ULong); class != ck.CKO_PRIVATE_KEY {
-		return ck.CKR_KEY_TYPE_INCONSISTENT
+		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
 	}
 	if d, _ := a[ck.CKA_DECRYPT].(bool); !d {
-		return ck.CKR_KEY_FUNCTION_NOT_PERMITTED
+		return nil, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
 	}
-	tok, rv := l.tokenOf(ts)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if !slices.Contains(rsaCryptMechs, mech.Type) || !hasMechanism(mechanisms(tok), mech.Type, ck.CKF_DECRYPT) {
-		return ck.CKR_MECHANISM_INVALID
-	}
-	if allowed, ok := a[ck.CKA_ALLOWED_MECHANISMS].([]ck.ULong); ok && !slices.Contains(allowed, mech.Type) {
-		return ck.CKR_MECHANISM_INVALID
+	if !slices.Contains(rsaCryptMechs, mech.Type) || !mechanismAllowed(ts, a, mech.Type, ck.CKF_DECRYPT) {
+		return nil, ck.CKR_MECHANISM_INVALID
 	}
 	if kt, _ := a[ck.CKA_KEY_TYPE].(ck.ULong); kt != ck.CKK_RSA {
-		return ck.CKR_KEY_TYPE_INCONSISTENT
+		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
 	}
 	bits, k := rsaModulus(a)
 	if bits < 512 {
-		return ck.CKR_KEY_SIZE_RANGE
+		return nil, ck.CKR_KEY_SIZE_RANGE
 	}
 	op := &decryptOp{mech: mech.Type, key: obj.Key, k: k}
 	op.alwaysAuth, _ = a[ck.CKA_ALWAYS_AUTHENTICATE].(bool)
 	if mech.Type == ck.CKM_RSA_PKCS_OAEP {
 		if op.oaep, rv = parseOAEP(mech); rv != ck.CKR_OK {
-			return rv
+			return nil, rv
 		}
 		if k < 2*op.oaep.hash.Size()+2 {
-			return ck.CKR_KEY_SIZE_RANGE
+			return nil, ck.CKR_KEY_SIZE_RANGE
 		}
 	}
-	s.decrypt = op
-	return ck.CKR_OK
+	return op, ck.CKR_OK
 }
 
-// Decrypt is C_Decrypt. Before the card has answered, a length query returns the
-// modulus size (an upper bound, as spec 5.2 allows); afterwards the exact length.
-// CKR_BUFFER_TOO_SMALL keeps the plaintext, so the retry does not use the card again.
+// Decrypt is C_Decrypt (spec 5.9.2; the rules are the engine's, operation.go). Before
+// the card has answered, a length query returns the modulus size; afterwards the
+// exact length. CKR_BUFFER_TOO_SMALL keeps the plaintext, so the retry does not use
+// the card again.
 func (l *Library) Decrypt(h ck.ULong, data []byte, out OutBuf) (ck.ULong, ck.ULong) {
-	return l.finishDecrypt(h, data, true, out)
-}
-
-// DecryptFinal is C_DecryptFinal: the ciphertext given to C_DecryptUpdate is decrypted.
-func (l *Library) DecryptFinal(h ck.ULong, out OutBuf) (ck.ULong, ck.ULong) {
-	return l.finishDecrypt(h, nil, false, out)
+	return l.finishOp(h, OpDecrypt, data, true, out, nil)
 }
 
 // DecryptUpdate is C_DecryptUpdate: RSA is single-part, so the ciphertext is collected
@@ -126,8 +109,12 @@ func (l *Library) DecryptUpdate(h ck.ULong, part []byte) ck.ULong {
 	return l.updateOp(h, OpDecrypt, part)
 }
 
+// DecryptFinal is C_DecryptFinal: the ciphertext given to C_DecryptUpdate is decrypted.
+func (l *Library) DecryptFinal(h ck.ULong, out OutBuf) (ck.ULong, ck.ULong) {
+	return l.finishOp(h, OpDecrypt, nil, false, out, nil)
+}
+
 func (op *decryptOp) update(part []byte) ck.ULong {
-	op.upd = true
 	if len(op.buf)+len(part) > op.k {
 		return ck.CKR_ENCRYPTED_DATA_LEN_RANGE
 	}
@@ -135,69 +122,30 @@ func (op *decryptOp) update(part []byte) ck.ULong {
 	return ck.CKR_OK
 }
 
-func (l *Library) finishDecrypt(h ck.ULong, data []byte, single bool, out OutBuf) (ck.ULong, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return 0, rv
+// finish has the card decrypt the ciphertext (l.mu held, released for the card: see
+// privateKeyOp) and removes the padding.
+func (op *decryptOp) finish(c finishCall) ([]byte, ck.ULong) {
+	if len(op.buf) != op.k {
+		return nil, ck.CKR_ENCRYPTED_DATA_LEN_RANGE
 	}
-	op := s.decrypt
-	if op == nil {
-		return 0, ck.CKR_OPERATION_NOT_INITIALIZED
+	if !c.auth.ready() {
+		return nil, ck.CKR_USER_NOT_LOGGED_IN
 	}
-	end := func(rv ck.ULong) (ck.ULong, ck.ULong) {
-		op.wipe()
-		s.decrypt = nil
-		return 0, rv
+	em, err := c.l.privateKeyOp(c.s, c.ts, ck.CKF_DECRYPT, op.key, slot.OpRSARaw, op.buf, c.auth != nil)
+	c.auth.used()
+	if err != nil {
+		Logf("decrypt session %d: %v", c.s.handle, err)
+		return nil, rvOf(err)
 	}
-	if !op.done {
-		if out.Nil {
-			return ck.ULong(op.k), ck.CKR_OK
-		}
-		ct := op.buf
-		if single {
-			if op.upd {
-				return end(ck.CKR_OPERATION_ACTIVE)
-			}
-			ct = data
-		}
-		if len(ct) != op.k {
-			return end(ck.CKR_ENCRYPTED_DATA_LEN_RANGE)
-		}
-		if op.alwaysAuth && !op.contextAuthed {
-			return end(ck.CKR_USER_NOT_LOGGED_IN)
-		}
-		// The operation is off the session while the card works (privateKeyOp), and
-		// back on it afterwards: a short buffer keeps the plaintext (see Decrypt).
-		s.decrypt = nil
-		em, err := l.privateKeyOp(s, ts, ck.CKF_DECRYPT, op.key, slot.OpRSARaw, ct, op.alwaysAuth)
-		s.decrypt = op
-		op.ctxHold = nil // the key operation ended the card's hold
-		if err != nil {
-			Logf("decrypt session %d: %v", h, err)
-			return end(rvOf(err))
-		}
-		if len(em) < op.k {
-			em = append(make([]byte, op.k-len(em)), em...)
-		}
-		plain, ok := unpad(op, em)
-		clear(em)
-		if !ok {
-			return end(ck.CKR_ENCRYPTED_DATA_INVALID)
-		}
-		op.plain, op.done = plain, true
+	if len(em) < op.k {
+		em = append(make([]byte, op.k-len(em)), em...)
 	}
-	n := ck.ULong(len(op.plain))
-	if out.Nil {
-		return n, ck.CKR_OK
+	plain, ok := unpad(op, em)
+	clear(em)
+	if !ok {
+		return nil, ck.CKR_ENCRYPTED_DATA_INVALID
 	}
-	if len(out.Buf) < len(op.plain) {
-		return n, ck.CKR_BUFFER_TOO_SMALL
-	}
-	copy(out.Buf, op.plain)
-	end(ck.CKR_OK)
-	return n, ck.CKR_OK
+	return plain, ck.CKR_OK
 }
 
 func unpad(op *decryptOp, em []byte) ([]byte, bool) {

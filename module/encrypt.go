@@ -8,73 +8,54 @@ import (
 	"github.com/pcsc11/pcsc11/ck"
 )
 
-// encryptOp is an active C_EncryptInit..C_Encrypt operation, in software with the
-// public half of an RSA key.
+// encryptOp is the family of C_EncryptInit..C_Encrypt/C_EncryptFinal: RSA encryption
+// in software, with the public half of the key.
 type encryptOp struct {
 	mech ck.ULong
 	pub  *rsa.PublicKey
 	k    int
 	oaep *oaepParams
 	buf  []byte
-	upd  bool
 }
 
-// EncryptInit is C_EncryptInit for RSA public-key encryption.
+// EncryptInit is C_EncryptInit (spec 5.8.1) for RSA public-key encryption.
 func (l *Library) EncryptInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
+	return l.initOp(h, OpEncrypt, func(ts *tokenState) (family, ck.ULong) { return l.newEncryptOp(ts, mech, key) })
+}
+
+func (l *Library) newEncryptOp(ts *tokenState, mech Mechanism, key ck.ULong) (*encryptOp, ck.ULong) {
+	obj, rv := l.keyObject(ts, key)
 	if rv != ck.CKR_OK {
-		return rv
-	}
-	if s.encrypt != nil {
-		return ck.CKR_OPERATION_ACTIVE
-	}
-	obj, rv := l.object(ts, key)
-	if rv == ck.CKR_OBJECT_HANDLE_INVALID {
-		return ck.CKR_KEY_HANDLE_INVALID
-	}
-	if rv != ck.CKR_OK {
-		return rv
+		return nil, rv
 	}
 	a := obj.Attrs
 	class, _ := a[ck.CKA_CLASS].(ck.ULong)
 	if class != ck.CKO_PUBLIC_KEY && class != ck.CKO_PRIVATE_KEY {
-		return ck.CKR_KEY_TYPE_INCONSISTENT
+		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
 	}
 	if e, ok := a[ck.CKA_ENCRYPT].(bool); class == ck.CKO_PUBLIC_KEY && ok && !e {
-		return ck.CKR_KEY_FUNCTION_NOT_PERMITTED
+		return nil, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
 	}
-	tok, rv := l.tokenOf(ts)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if !slices.Contains(rsaCryptMechs, mech.Type) || !hasMechanism(mechanisms(tok), mech.Type, ck.CKF_ENCRYPT) {
-		return ck.CKR_MECHANISM_INVALID
+	if !slices.Contains(rsaCryptMechs, mech.Type) || !mechanismAllowed(ts, a, mech.Type, ck.CKF_ENCRYPT) {
+		return nil, ck.CKR_MECHANISM_INVALID
 	}
 	pk, ok := publicKey(a)
 	pub, isRSA := pk.(*rsa.PublicKey)
 	if !ok || !isRSA {
-		return ck.CKR_KEY_TYPE_INCONSISTENT
+		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
 	}
 	op := &encryptOp{mech: mech.Type, pub: pub, k: pub.Size()}
 	if mech.Type == ck.CKM_RSA_PKCS_OAEP {
 		if op.oaep, rv = parseOAEP(mech); rv != ck.CKR_OK {
-			return rv
+			return nil, rv
 		}
 	}
-	s.encrypt = op
-	return ck.CKR_OK
+	return op, ck.CKR_OK
 }
 
-// Encrypt is C_Encrypt (size-query convention; the length is the modulus size).
+// Encrypt is C_Encrypt (spec 5.8.2; the rules are the engine's, operation.go).
 func (l *Library) Encrypt(h ck.ULong, data []byte, out OutBuf) (ck.ULong, ck.ULong) {
-	return l.finishEncrypt(h, data, true, out)
-}
-
-// EncryptFinal is C_EncryptFinal over the data given to C_EncryptUpdate.
-func (l *Library) EncryptFinal(h ck.ULong, out OutBuf) (ck.ULong, ck.ULong) {
-	return l.finishEncrypt(h, nil, false, out)
+	return l.finishOp(h, OpEncrypt, data, true, out, nil)
 }
 
 // EncryptUpdate is C_EncryptUpdate: data is collected, nothing is output yet.
@@ -82,8 +63,12 @@ func (l *Library) EncryptUpdate(h ck.ULong, part []byte) ck.ULong {
 	return l.updateOp(h, OpEncrypt, part)
 }
 
+// EncryptFinal is C_EncryptFinal over the data given to C_EncryptUpdate.
+func (l *Library) EncryptFinal(h ck.ULong, out OutBuf) (ck.ULong, ck.ULong) {
+	return l.finishOp(h, OpEncrypt, nil, false, out, nil)
+}
+
 func (op *encryptOp) update(part []byte) ck.ULong {
-	op.upd = true
 	if len(op.buf)+len(part) > op.k {
 		return ck.CKR_DATA_LEN_RANGE
 	}
@@ -91,49 +76,31 @@ func (op *encryptOp) update(part []byte) ck.ULong {
 	return ck.CKR_OK
 }
 
-func (l *Library) finishEncrypt(h ck.ULong, data []byte, single bool, out OutBuf) (ck.ULong, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, _, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	op := s.encrypt
-	if op == nil {
-		return 0, ck.CKR_OPERATION_NOT_INITIALIZED
-	}
-	n := ck.ULong(op.k)
-	if out.Nil {
-		return n, ck.CKR_OK
-	}
-	if len(out.Buf) < op.k {
-		return n, ck.CKR_BUFFER_TOO_SMALL
-	}
-	s.encrypt = nil
-	msg := op.buf
-	if single {
-		if op.upd {
-			return 0, ck.CKR_OPERATION_ACTIVE
-		}
-		msg = data
-	}
+// size: an RSA ciphertext is as long as the modulus.
+func (op *encryptOp) size() (int, bool) { return op.k, true }
+
+func (op *encryptOp) wipe() {
+	clear(op.buf)
+	op.buf = nil
+}
+
+func (op *encryptOp) finish(finishCall) ([]byte, ck.ULong) {
 	var ct []byte
 	var err error
 	switch op.mech {
 	case ck.CKM_RSA_PKCS:
-		ct, err = rsa.EncryptPKCS1v15(rand.Reader, op.pub, msg)
+		ct, err = rsa.EncryptPKCS1v15(rand.Reader, op.pub, op.buf)
 	case ck.CKM_RSA_PKCS_OAEP:
-		ct, err = rsa.EncryptOAEPWithOptions(rand.Reader, op.pub, msg,
+		ct, err = rsa.EncryptOAEPWithOptions(rand.Reader, op.pub, op.buf,
 			&rsa.OAEPOptions{Hash: op.oaep.hash, MGFHash: op.oaep.mgf, Label: op.oaep.label})
 	case ck.CKM_RSA_X_509:
 		var ok bool
-		if ct, ok = rawRSAPublic(op.pub, msg, op.k); !ok {
-			return 0, ck.CKR_DATA_INVALID
+		if ct, ok = rawRSAPublic(op.pub, op.buf, op.k); !ok {
+			return nil, ck.CKR_DATA_INVALID
 		}
 	}
 	if err != nil {
-		return 0, ck.CKR_DATA_LEN_RANGE
+		return nil, ck.CKR_DATA_LEN_RANGE
 	}
-	copy(out.Buf, ct)
-	return ck.ULong(len(ct)), ck.CKR_OK
+	return ct, ck.CKR_OK
 }

@@ -110,21 +110,12 @@ func (l *Library) readOnlySessions(id ck.ULong) bool {
 // meaningful right after an operation's Init on a key with CKA_ALWAYS_AUTHENTICATE
 // (l.mu held on entry and on return, released for the card).
 func (l *Library) contextSpecificLogin(s *session, ts *tokenState, pin []byte) ck.ULong {
-	var authed *bool
-	var held **contextHold
-	var key string
-	switch {
-	case s.sign != nil && s.sign.alwaysAuth:
-		authed, held, key = &s.sign.contextAuthed, &s.sign.ctxHold, s.sign.key
-	case s.decrypt != nil && s.decrypt.alwaysAuth && !s.decrypt.done:
-		authed, held, key = &s.decrypt.contextAuthed, &s.decrypt.ctxHold, s.decrypt.key
-	case s.msgSign != nil && s.msgSign.tmpl.alwaysAuth:
-		authed, held, key = &s.msgSign.contextAuthed, &s.msgSign.ctxHold, s.msgSign.tmpl.key
-	default:
+	auths := s.contextAuths()
+	if len(auths) == 0 {
 		return ck.CKR_OPERATION_NOT_INITIALIZED
 	}
-	(*held).wipe() // a second context login replaces the first
-	*held = nil
+	a := auths[0]
+	a.wipe() // a second context login replaces the first
 	var hold *contextHold
 	var err error
 	decided := ck.CKR_OK
@@ -132,7 +123,7 @@ func (l *Library) contextSpecificLogin(s *session, ts *tokenState, pin []byte) c
 		if decided = checkPINPad(c, pin); decided != ck.CKR_OK {
 			return
 		}
-		hold, err = c.contextLogin(key, pin)
+		hold, err = c.contextLogin(a.key, pin)
 	})
 	if decided != ck.CKR_OK {
 		return decided
@@ -144,7 +135,7 @@ func (l *Library) contextSpecificLogin(s *session, ts *tokenState, pin []byte) c
 		}
 		return rvOf(err)
 	}
-	if rv != ck.CKR_OK || !sameOperation(s, authed) {
+	if auths := s.contextAuths(); rv != ck.CKR_OK || len(auths) == 0 || auths[0] != a {
 		// The session, card or operation went away during the login.
 		hold.wipe()
 		if rv != ck.CKR_OK {
@@ -152,7 +143,7 @@ func (l *Library) contextSpecificLogin(s *session, ts *tokenState, pin []byte) c
 		}
 		return ck.CKR_OPERATION_NOT_INITIALIZED
 	}
-	*authed, *held = true, hold
+	a.authed, a.hold = true, hold
 	return ck.CKR_OK
 }
 
@@ -168,13 +159,8 @@ func (l *Library) Logout(h ck.ULong) ck.ULong {
 		// Operations that need the login cannot go on.
 		for _, o := range l.sessions {
 			if o.slot == ts.slot {
-				if o.sign != nil {
-					o.sign.wipe()
-				}
-				if o.decrypt != nil {
-					o.decrypt.wipe()
-				}
-				o.sign, o.decrypt = nil, nil
+				o.endOp(OpSign)
+				o.endOp(OpDecrypt)
 			}
 		}
 		var err error
@@ -195,18 +181,4 @@ func (l *Library) Logout(h ck.ULong) ck.ULong {
 		}
 		return ck.CKR_OK
 	})
-}
-
-// sameOperation reports whether authed still points into the operation of s that
-// needs the context-specific login: the operation may have ended, been cancelled or
-// replaced while l.mu was released for the card.
-func sameOperation(s *session, authed *bool) bool {
-	switch {
-	case s.sign != nil && authed == &s.sign.contextAuthed:
-	case s.decrypt != nil && authed == &s.decrypt.contextAuthed:
-	case s.msgSign != nil && authed == &s.msgSign.contextAuthed:
-	default:
-		return false
-	}
-	return true
 }

@@ -69,9 +69,10 @@ func (l *Library) contextLoginPending(ts *tokenState) bool {
 		if s.slot != ts.slot {
 			continue
 		}
-		if (s.sign != nil && s.sign.contextAuthed) || (s.decrypt != nil && s.decrypt.contextAuthed && !s.decrypt.done) ||
-			(s.msgSign != nil && s.msgSign.contextAuthed) {
-			return true
+		for _, a := range s.contextAuths() {
+			if a.authed {
+				return true
+			}
 		}
 	}
 	return false

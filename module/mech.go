@@ -11,8 +11,10 @@ import (
 	"encoding/asn1"
 	"encoding/binary"
 	"math/big"
+	"slices"
 
 	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/slot"
 )
 
 // Mechanism is CK_MECHANISM with its parameter bytes copied out of the caller's memory.
@@ -283,4 +285,22 @@ func parseULongs(p []byte, n int) ([]ck.ULong, bool) {
 		}
 	}
 	return out, true
+}
+
+func hasMechanism(ms []slot.Mechanism, t, flag ck.ULong) bool {
+	for _, m := range ms {
+		if m.Type == t && m.Flags&flag != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// mechanismAllowed reports whether the card offers mechanism mech for flag and the key
+// (attributes a) allows it (CKA_ALLOWED_MECHANISMS, when the key has the attribute).
+func mechanismAllowed(ts *tokenState, a map[ck.ULong]any, mech, flag ck.ULong) bool {
+	if allowed, ok := a[ck.CKA_ALLOWED_MECHANISMS].([]ck.ULong); ok && !slices.Contains(allowed, mech) {
+		return false
+	}
+	return hasMechanism(mechanisms(ts.card), mech, flag)
 }

@@ -23,19 +23,13 @@ type tokenState struct {
 
 // session is one CK_SESSION_HANDLE with its active operations.
 type session struct {
-	handle  ck.ULong
-	slot    slot.ID
-	gen     uint64
-	rw      bool
-	find    *findState
-	sign    *signOp
-	verify  *verifyOp
-	decrypt *decryptOp
-	encrypt *encryptOp
-	digest  *digestOp
-
-	msgSign   *msgSignCtx
-	msgVerify *msgVerifyCtx
+	handle ck.ULong
+	slot   slot.ID
+	gen    uint64
+	rw     bool
+	find   *findState
+	ops    [numOps]*activeOp // by kind (operation.go)
+	msgs   [numOps]*messages // the message-based processes, at OpMessageSign and OpMessageVerify
 }
 
 func (l *Library) newHandle() ck.ULong {
@@ -85,25 +79,6 @@ func (l *Library) endSessions(which func(*session) bool) {
 			l.dropSessionObjects(func(so *sessObject) bool { return so.owner == h })
 		}
 	}
-}
-
-func (s *session) endOps() {
-	s.find = nil
-	if s.sign != nil {
-		s.sign.wipe()
-	}
-	s.sign = nil
-	s.verify = nil
-	if s.decrypt != nil {
-		s.decrypt.wipe()
-	}
-	s.decrypt = nil
-	s.encrypt = nil
-	s.digest = nil
-	if s.msgSign != nil {
-		s.msgSign.wipe()
-	}
-	s.msgSign, s.msgVerify = nil, nil
 }
 
 // lookup finds session h and the state of its token (l.mu held). A session whose card

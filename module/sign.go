@@ -23,7 +23,8 @@ const (
 	kindEdDSA
 )
 
-// signOp is an active C_SignInit..C_Sign/C_SignFinal operation.
+// signOp is the family of C_SignInit..C_Sign/C_SignFinal: the module hashes and pads,
+// the card runs the private-key primitive.
 type signOp struct {
 	mech    ck.ULong
 	key     string
@@ -31,22 +32,19 @@ type signOp struct {
 	hash    crypto.Hash // hash applied by the module (0: the caller's data is the input)
 	running hash.Hash   // the hash being fed by C_SignUpdate
 	buf     []byte      // data of a mechanism without hashing, fed by C_SignUpdate
-	updated bool
 
 	modBits, sigLen int // RSA modulus bits; signature length in bytes
 	ecBits          int
 	pssHash, mgf    crypto.Hash
 	saltLen         int
-
-	alwaysAuth, contextAuthed bool
-	ctxHold                   *contextHold // the card kept for this operation by its context-specific login
+	alwaysAuth      bool // the key has CKA_ALWAYS_AUTHENTICATE
 }
 
 // fresh returns a new operation with op's mechanism and key and no data: one message
 // of a message-based signing process.
-func (op *signOp) fresh() *signOp {
+func (op *signOp) fresh() family {
 	c := *op
-	c.buf, c.updated, c.contextAuthed, c.ctxHold = nil, false, false, nil
+	c.buf = nil
 	if op.hash != 0 {
 		c.running = op.hash.New()
 	}
@@ -56,51 +54,29 @@ func (op *signOp) fresh() *signOp {
 func (op *signOp) wipe() {
 	clear(op.buf)
 	op.buf = nil
-	op.ctxHold.wipe()
-	op.ctxHold = nil
 }
 
-// OutBuf is an output buffer of the size-query convention (spec 5.2): Nil when the
-// caller passed NULL (a length query), else Buf is the caller's buffer with the length
-// the caller declared.
-type OutBuf struct {
-	Nil bool
-	Buf []byte
+func (op *signOp) size() (int, bool) { return op.sigLen, true }
+
+func (op *signOp) contextLoginKey() string {
+	if op.alwaysAuth {
+		return op.key
+	}
+	return ""
 }
 
-// SignInit is C_SignInit (spec 5.11.1).
+// SignInit is C_SignInit (spec 5.13.1).
 func (l *Library) SignInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if s.sign != nil {
-		return ck.CKR_OPERATION_ACTIVE
-	}
-	obj, rv := l.object(ts, key)
-	if rv == ck.CKR_OBJECT_HANDLE_INVALID {
-		return ck.CKR_KEY_HANDLE_INVALID
-	}
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	tok, rv := l.tokenOf(ts)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	op, rv := newSignOp(tok, obj, mech)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	s.sign = op
-	return ck.CKR_OK
+	return l.initOp(h, OpSign, func(ts *tokenState) (family, ck.ULong) { return l.newSignOp(ts, mech, key) })
 }
 
 // newSignOp checks key and mechanism against each other and the token, and prepares
-// the operation.
-func newSignOp(tok mechanismLister, obj slot.Object, mech Mechanism) (*signOp, ck.ULong) {
+// the operation (l.mu held).
+func (l *Library) newSignOp(ts *tokenState, mech Mechanism, key ck.ULong) (*signOp, ck.ULong) {
+	obj, rv := l.keyObject(ts, key)
+	if rv != ck.CKR_OK {
+		return nil, rv
+	}
 	a := obj.Attrs
 	if class, _ := a[ck.CKA_CLASS].(ck.ULong); class != ck.CKO_PRIVATE_KEY {
 		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
@@ -108,13 +84,23 @@ func newSignOp(tok mechanismLister, obj slot.Object, mech Mechanism) (*signOp, c
 	if canSign, _ := a[ck.CKA_SIGN].(bool); !canSign {
 		return nil, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
 	}
-	if !hasMechanism(mechanisms(tok), mech.Type, ck.CKF_SIGN) {
+	if !mechanismAllowed(ts, a, mech.Type, ck.CKF_SIGN) {
 		return nil, ck.CKR_MECHANISM_INVALID
 	}
-	if allowed, ok := a[ck.CKA_ALLOWED_MECHANISMS].([]ck.ULong); ok && !slices.Contains(allowed, mech.Type) {
-		return nil, ck.CKR_MECHANISM_INVALID
+	op, rv := prepareOp(a, obj.Key, mech)
+	if op != nil {
+		op.alwaysAuth, _ = a[ck.CKA_ALWAYS_AUTHENTICATE].(bool)
 	}
-	return prepareOp(a, obj.Key, mech)
+	return op, rv
+}
+
+// keyObject is the key object of handle key (l.mu held).
+func (l *Library) keyObject(ts *tokenState, key ck.ULong) (slot.Object, ck.ULong) {
+	obj, rv := l.object(ts, key)
+	if rv == ck.CKR_OBJECT_HANDLE_INVALID {
+		rv = ck.CKR_KEY_HANDLE_INVALID
+	}
+	return obj, rv
 }
 
 // prepareOp checks the mechanism against the key's type, size and the mechanism
@@ -122,7 +108,6 @@ func newSignOp(tok mechanismLister, obj slot.Object, mech Mechanism) (*signOp, c
 func prepareOp(a map[ck.ULong]any, key string, mech Mechanism) (*signOp, ck.ULong) {
 	keyType, _ := a[ck.CKA_KEY_TYPE].(ck.ULong)
 	op := &signOp{mech: mech.Type, key: key, hash: hashOfMech(mech.Type)}
-	op.alwaysAuth, _ = a[ck.CKA_ALWAYS_AUTHENTICATE].(bool)
 	switch {
 	case mech.Type == ck.CKM_RSA_X_509 || slices.Contains(rsaPKCS1Mechs, mech.Type) || slices.Contains(pssMechs, mech.Type):
 		if keyType != ck.CKK_RSA {
@@ -206,7 +191,6 @@ func isDigestMech(m ck.ULong) bool { return slices.Contains(digestMechs, m) }
 
 // update feeds data to the operation.
 func (op *signOp) update(data []byte) ck.ULong {
-	op.updated = true
 	if op.running != nil {
 		op.running.Write(data)
 		return ck.CKR_OK
@@ -264,74 +248,37 @@ func (op *signOp) cardInput() ([]byte, slot.KeyOp, ck.ULong) {
 	return nil, 0, ck.CKR_GENERAL_ERROR
 }
 
-// Sign is C_Sign; SignFinal is C_SignFinal. Both follow the size-query convention:
-// a NULL buffer answers the length and a short one CKR_BUFFER_TOO_SMALL, and in both
-// cases the operation stays active; any other outcome ends it (spec 5.11.2).
+// Sign is C_Sign (spec 5.13.2; the rules are the engine's, operation.go).
 func (l *Library) Sign(h ck.ULong, data []byte, out OutBuf) (ck.ULong, ck.ULong) {
-	return l.finishSign(h, data, true, out)
+	return l.finishOp(h, OpSign, data, true, out, nil)
 }
 
-// SignFinal is C_SignFinal.
-func (l *Library) SignFinal(h ck.ULong, out OutBuf) (ck.ULong, ck.ULong) {
-	return l.finishSign(h, nil, false, out)
-}
-
-// SignUpdate is C_SignUpdate; an error ends the operation.
+// SignUpdate is C_SignUpdate.
 func (l *Library) SignUpdate(h ck.ULong, part []byte) ck.ULong {
 	return l.updateOp(h, OpSign, part)
 }
 
-func (l *Library) finishSign(h ck.ULong, data []byte, single bool, out OutBuf) (ck.ULong, ck.ULong) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return 0, rv
-	}
-	op := s.sign
-	if op == nil {
-		return 0, ck.CKR_OPERATION_NOT_INITIALIZED
-	}
-	n := ck.ULong(op.sigLen)
-	if out.Nil {
-		return n, ck.CKR_OK
-	}
-	if len(out.Buf) < op.sigLen {
-		return n, ck.CKR_BUFFER_TOO_SMALL
-	}
-	s.sign = nil
-	defer op.wipe()
-	if single {
-		if op.updated {
-			// C_Sign after C_SignUpdate is not a valid sequence (spec 5.11.2).
-			return 0, ck.CKR_OPERATION_ACTIVE
-		}
-		if rv := op.update(data); rv != ck.CKR_OK {
-			return 0, rv
-		}
-	}
-	return l.complete(s, ts, op, out.Buf)
+// SignFinal is C_SignFinal.
+func (l *Library) SignFinal(h ck.ULong, out OutBuf) (ck.ULong, ck.ULong) {
+	return l.finishOp(h, OpSign, nil, false, out, nil)
 }
 
-// complete runs the card's part of a signature whose data has all been fed, writing
-// the signature to out (l.mu held on entry and on return, released for the card: see
-// privateKeyOp; the caller took op off the session and checked out's size).
-func (l *Library) complete(s *session, ts *tokenState, op *signOp, out []byte) (ck.ULong, ck.ULong) {
-	h := s.handle
-	n := ck.ULong(op.sigLen)
-	if op.alwaysAuth && !op.contextAuthed {
-		return 0, ck.CKR_USER_NOT_LOGGED_IN
+// finish runs the card's part of a signature whose data has all been fed (l.mu held,
+// released for the card: see privateKeyOp).
+func (op *signOp) finish(c finishCall) ([]byte, ck.ULong) {
+	if !c.auth.ready() {
+		return nil, ck.CKR_USER_NOT_LOGGED_IN
 	}
 	in, kop, rv := op.cardInput()
 	if rv != ck.CKR_OK {
-		return 0, rv
+		return nil, rv
 	}
-	sig, err := l.privateKeyOp(s, ts, ck.CKF_SIGN, op.key, kop, in, op.alwaysAuth)
-	op.ctxHold = nil // the key operation ended the card's hold
+	sig, err := c.l.privateKeyOp(c.s, c.ts, ck.CKF_SIGN, op.key, kop, in, c.auth != nil)
+	c.auth.used()
 	clear(in)
 	if err != nil {
-		Logf("sign (mechanism 0x%x) session %d: %v", op.mech, h, err)
-		return 0, rvOf(err)
+		Logf("sign (mechanism 0x%x) session %d: %v", op.mech, c.s.handle, err)
+		return nil, rvOf(err)
 	}
 	if op.kind <= kindRSAPSS && len(sig) < op.sigLen {
 		// The card may drop leading zero bytes of the RSA result.
@@ -339,8 +286,7 @@ func (l *Library) complete(s *session, ts *tokenState, op *signOp, out []byte) (
 	}
 	if len(sig) != op.sigLen {
 		Logf("sign: card returned %d bytes, want %d", len(sig), op.sigLen)
-		return 0, ck.CKR_DEVICE_ERROR
+		return nil, ck.CKR_DEVICE_ERROR
 	}
-	copy(out, sig)
-	return n, ck.CKR_OK
+	return sig, ck.CKR_OK
 }

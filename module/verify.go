@@ -7,43 +7,25 @@ import (
 	"crypto/rsa"
 	"crypto/subtle"
 	"math/big"
-	"slices"
 
 	"github.com/pcsc11/pcsc11/ck"
-	"github.com/pcsc11/pcsc11/slot"
 )
 
-// verifyOp is an active C_VerifyInit..C_Verify/C_VerifyFinal operation: verification
-// is software only, with the public half of the key object.
+// verifyOp is the family of C_VerifyInit..C_Verify/C_VerifyFinal: verification is
+// software only, with the public half of the key object.
 type verifyOp struct {
 	signOp // mechanism bookkeeping shared with signing (hash, PSS parameters, sizes)
 	pub    crypto.PublicKey
 }
 
-// VerifyInit is C_VerifyInit (spec 5.13.1).
+// VerifyInit is C_VerifyInit (spec 5.15.1).
 func (l *Library) VerifyInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	if s.verify != nil {
-		return ck.CKR_OPERATION_ACTIVE
-	}
-	op, rv := l.newVerifyOp(ts, mech, key)
-	if rv == ck.CKR_OK {
-		s.verify = op
-	}
-	return rv
+	return l.initOp(h, OpVerify, func(ts *tokenState) (family, ck.ULong) { return l.newVerifyOp(ts, mech, key) })
 }
 
 // newVerifyOp checks key and mechanism for verification (l.mu held).
 func (l *Library) newVerifyOp(ts *tokenState, mech Mechanism, key ck.ULong) (*verifyOp, ck.ULong) {
-	obj, rv := l.object(ts, key)
-	if rv == ck.CKR_OBJECT_HANDLE_INVALID {
-		return nil, ck.CKR_KEY_HANDLE_INVALID
-	}
+	obj, rv := l.keyObject(ts, key)
 	if rv != ck.CKR_OK {
 		return nil, rv
 	}
@@ -55,14 +37,7 @@ func (l *Library) newVerifyOp(ts *tokenState, mech Mechanism, key ck.ULong) (*ve
 	if v, ok := a[ck.CKA_VERIFY].(bool); class == ck.CKO_PUBLIC_KEY && ok && !v {
 		return nil, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
 	}
-	if allowed, ok := a[ck.CKA_ALLOWED_MECHANISMS].([]ck.ULong); ok && !slices.Contains(allowed, mech.Type) {
-		return nil, ck.CKR_MECHANISM_INVALID
-	}
-	tok, rv := l.tokenOf(ts)
-	if rv != ck.CKR_OK {
-		return nil, rv
-	}
-	if !hasMechanism(mechanisms(tok), mech.Type, ck.CKF_VERIFY) {
+	if !mechanismAllowed(ts, a, mech.Type, ck.CKF_VERIFY) {
 		return nil, ck.CKR_MECHANISM_INVALID
 	}
 	sop, rv := prepareOp(a, obj.Key, mech)
@@ -76,24 +51,17 @@ func (l *Library) newVerifyOp(ts *tokenState, mech Mechanism, key ck.ULong) (*ve
 	return &verifyOp{signOp: *sop, pub: pub}, ck.CKR_OK
 }
 
-func hasMechanism(ms []slot.Mechanism, t, flag ck.ULong) bool {
-	for _, m := range ms {
-		if m.Type == t && m.Flags&flag != 0 {
-			return true
-		}
-	}
-	return false
+func (op *verifyOp) fresh() family {
+	return &verifyOp{signOp: *op.signOp.fresh().(*signOp), pub: op.pub}
 }
 
-// Verify is C_Verify; VerifyFinal is C_VerifyFinal. Every call ends the operation
-// (spec 5.13.2).
+// size: verification produces no output.
+func (op *verifyOp) size() (int, bool) { return 0, true }
+
+// Verify is C_Verify (spec 5.15.2; the rules are the engine's, operation.go).
 func (l *Library) Verify(h ck.ULong, data, sig []byte) ck.ULong {
-	return l.finishVerify(h, data, true, sig)
-}
-
-// VerifyFinal is C_VerifyFinal.
-func (l *Library) VerifyFinal(h ck.ULong, sig []byte) ck.ULong {
-	return l.finishVerify(h, nil, false, sig)
+	_, rv := l.finishOp(h, OpVerify, data, true, OutBuf{}, sig)
+	return rv
 }
 
 // VerifyUpdate is C_VerifyUpdate.
@@ -101,27 +69,14 @@ func (l *Library) VerifyUpdate(h ck.ULong, part []byte) ck.ULong {
 	return l.updateOp(h, OpVerify, part)
 }
 
-func (l *Library) finishVerify(h ck.ULong, data []byte, single bool, sig []byte) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, _, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	op := s.verify
-	if op == nil {
-		return ck.CKR_OPERATION_NOT_INITIALIZED
-	}
-	s.verify = nil
-	if single {
-		if op.updated {
-			return ck.CKR_OPERATION_ACTIVE
-		}
-		if rv := op.update(data); rv != ck.CKR_OK {
-			return rv
-		}
-	}
-	return checkSignature(op, sig)
+// VerifyFinal is C_VerifyFinal.
+func (l *Library) VerifyFinal(h ck.ULong, sig []byte) ck.ULong {
+	_, rv := l.finishOp(h, OpVerify, nil, false, OutBuf{}, sig)
+	return rv
+}
+
+func (op *verifyOp) finish(c finishCall) ([]byte, ck.ULong) {
+	return nil, checkSignature(op, c.sig)
 }
 
 // checkSignature compares sig with the data fed to op.

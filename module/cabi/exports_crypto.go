@@ -10,7 +10,49 @@ import (
 	"github.com/pcsc11/pcsc11/module"
 )
 
-// Signing and digesting (spec 5.10, 5.11).
+// The five operation families (spec 5.8 encryption, 5.9 decryption, 5.12 digest, 5.13
+// sign, 5.15 verify) convert their arguments the same way, so each export is one of
+// the helpers below applied to the library's method; the rules of the operations are
+// the module's engine (module/operation.go).
+
+// initOp is a C_xInit with a key.
+func initOp(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE, run func(ck.ULong, module.Mechanism, ck.ULong) ck.ULong) C.CK_RV {
+	m, ok := mechanism(pMechanism)
+	if !ok {
+		return C.CKR_ARGUMENTS_BAD
+	}
+	return C.CK_RV(run(ck.ULong(hSession), m, ck.ULong(hKey)))
+}
+
+// single is a single-part call that produces its result under the size-query
+// convention (C_Sign, C_Digest, C_Encrypt, C_Decrypt).
+func single(hSession C.CK_SESSION_HANDLE, pIn C.CK_BYTE_PTR, inLen C.CK_ULONG, pOut C.CK_BYTE_PTR, pulOutLen C.CK_ULONG_PTR, run func(ck.ULong, []byte, module.OutBuf) (ck.ULong, ck.ULong)) C.CK_RV {
+	in, ok := inBytes(unsafe.Pointer(pIn), inLen, maxDataLen)
+	if !ok {
+		return C.CKR_ARGUMENTS_BAD
+	}
+	return output(pOut, pulOutLen, func(o module.OutBuf) (ck.ULong, ck.ULong) { return run(ck.ULong(hSession), in, o) })
+}
+
+// update is a C_xUpdate; pulOutLen, where the function has one, receives 0: the
+// families with an output (RSA encryption and decryption) are single-part underneath,
+// and their result comes with C_xFinal.
+func update(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, pulOutLen C.CK_ULONG_PTR, run func(ck.ULong, []byte) ck.ULong) C.CK_RV {
+	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen, maxDataLen)
+	if !ok {
+		return C.CKR_ARGUMENTS_BAD
+	}
+	r := run(ck.ULong(hSession), part)
+	if r == ck.CKR_OK && pulOutLen != nil {
+		*pulOutLen = 0
+	}
+	return C.CK_RV(r)
+}
+
+// final is a C_xFinal that produces a result.
+func final(hSession C.CK_SESSION_HANDLE, pOut C.CK_BYTE_PTR, pulOutLen C.CK_ULONG_PTR, run func(ck.ULong, module.OutBuf) (ck.ULong, ck.ULong)) C.CK_RV {
+	return output(pOut, pulOutLen, func(o module.OutBuf) (ck.ULong, ck.ULong) { return run(ck.ULong(hSession), o) })
+}
 
 // output runs a function that produces a result under the size-query convention.
 func output(pOut C.CK_BYTE_PTR, pulOutLen C.CK_ULONG_PTR, run func(module.OutBuf) (ck.ULong, ck.ULong)) C.CK_RV {
@@ -22,35 +64,19 @@ func output(pOut C.CK_BYTE_PTR, pulOutLen C.CK_ULONG_PTR, run func(module.OutBuf
 }
 
 func cSignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
-	m, ok := mechanism(pMechanism)
-	if !ok {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return C.CK_RV(lib.SignInit(ck.ULong(hSession), m, ck.ULong(hKey)))
+	return initOp(hSession, pMechanism, hKey, lib.SignInit)
 }
 
 func cSign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) C.CK_RV {
-	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen, maxDataLen)
-	if !ok {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return output(pSignature, pulSignatureLen, func(o module.OutBuf) (ck.ULong, ck.ULong) {
-		return lib.Sign(ck.ULong(hSession), data, o)
-	})
+	return single(hSession, pData, ulDataLen, pSignature, pulSignatureLen, lib.Sign)
 }
 
 func cSignUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) C.CK_RV {
-	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen, maxDataLen)
-	if !ok {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return C.CK_RV(lib.SignUpdate(ck.ULong(hSession), part))
+	return update(hSession, pPart, ulPartLen, nil, lib.SignUpdate)
 }
 
 func cSignFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) C.CK_RV {
-	return output(pSignature, pulSignatureLen, func(o module.OutBuf) (ck.ULong, ck.ULong) {
-		return lib.SignFinal(ck.ULong(hSession), o)
-	})
+	return final(hSession, pSignature, pulSignatureLen, lib.SignFinal)
 }
 
 func cDigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR) C.CK_RV {
@@ -62,21 +88,11 @@ func cDigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR) C.
 }
 
 func cDigest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) C.CK_RV {
-	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen, maxDataLen)
-	if !ok {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return output(pDigest, pulDigestLen, func(o module.OutBuf) (ck.ULong, ck.ULong) {
-		return lib.Digest(ck.ULong(hSession), data, o)
-	})
+	return single(hSession, pData, ulDataLen, pDigest, pulDigestLen, lib.Digest)
 }
 
 func cDigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) C.CK_RV {
-	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen, maxDataLen)
-	if !ok {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return C.CK_RV(lib.DigestUpdate(ck.ULong(hSession), part))
+	return update(hSession, pPart, ulPartLen, nil, lib.DigestUpdate)
 }
 
 func cDigestKey(hSession C.CK_SESSION_HANDLE, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
@@ -84,20 +100,11 @@ func cDigestKey(hSession C.CK_SESSION_HANDLE, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
 }
 
 func cDigestFinal(hSession C.CK_SESSION_HANDLE, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) C.CK_RV {
-	return output(pDigest, pulDigestLen, func(o module.OutBuf) (ck.ULong, ck.ULong) {
-		return lib.DigestFinal(ck.ULong(hSession), o)
-	})
+	return final(hSession, pDigest, pulDigestLen, lib.DigestFinal)
 }
 
-// Verification and RSA encryption in software, RSA decryption on the card (spec 5.9,
-// 5.13).
-
 func cVerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
-	m, ok := mechanism(pMechanism)
-	if !ok {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return C.CK_RV(lib.VerifyInit(ck.ULong(hSession), m, ck.ULong(hKey)))
+	return initOp(hSession, pMechanism, hKey, lib.VerifyInit)
 }
 
 func cVerify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) C.CK_RV {
@@ -110,11 +117,7 @@ func cVerify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_U
 }
 
 func cVerifyUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) C.CK_RV {
-	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen, maxDataLen)
-	if !ok {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return C.CK_RV(lib.VerifyUpdate(ck.ULong(hSession), part))
+	return update(hSession, pPart, ulPartLen, nil, lib.VerifyUpdate)
 }
 
 func cVerifyFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) C.CK_RV {
@@ -126,75 +129,41 @@ func cVerifyFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, ulSign
 }
 
 func cDecryptInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
-	m, ok := mechanism(pMechanism)
-	if !ok {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return C.CK_RV(lib.DecryptInit(ck.ULong(hSession), m, ck.ULong(hKey)))
+	return initOp(hSession, pMechanism, hKey, lib.DecryptInit)
 }
 
 func cDecrypt(hSession C.CK_SESSION_HANDLE, pEncryptedData C.CK_BYTE_PTR, ulEncryptedDataLen C.CK_ULONG, pData C.CK_BYTE_PTR, pulDataLen C.CK_ULONG_PTR) C.CK_RV {
-	ct, ok := inBytes(unsafe.Pointer(pEncryptedData), ulEncryptedDataLen, maxDataLen)
-	if !ok {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return output(pData, pulDataLen, func(o module.OutBuf) (ck.ULong, ck.ULong) {
-		return lib.Decrypt(ck.ULong(hSession), ct, o)
-	})
+	return single(hSession, pEncryptedData, ulEncryptedDataLen, pData, pulDataLen, lib.Decrypt)
 }
 
 func cDecryptUpdate(hSession C.CK_SESSION_HANDLE, pEncryptedPart C.CK_BYTE_PTR, ulEncryptedPartLen C.CK_ULONG, pPart C.CK_BYTE_PTR, pulPartLen C.CK_ULONG_PTR) C.CK_RV {
-	part, ok := inBytes(unsafe.Pointer(pEncryptedPart), ulEncryptedPartLen, maxDataLen)
-	if !ok || pulPartLen == nil {
+	if pulPartLen == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
-	r := lib.DecryptUpdate(ck.ULong(hSession), part)
-	if r == ck.CKR_OK {
-		*pulPartLen = 0 // RSA is single-part: the plaintext comes with C_DecryptFinal
-	}
-	return C.CK_RV(r)
+	return update(hSession, pEncryptedPart, ulEncryptedPartLen, pulPartLen, lib.DecryptUpdate)
 }
 
 func cDecryptFinal(hSession C.CK_SESSION_HANDLE, pLastPart C.CK_BYTE_PTR, pulLastPartLen C.CK_ULONG_PTR) C.CK_RV {
-	return output(pLastPart, pulLastPartLen, func(o module.OutBuf) (ck.ULong, ck.ULong) {
-		return lib.DecryptFinal(ck.ULong(hSession), o)
-	})
+	return final(hSession, pLastPart, pulLastPartLen, lib.DecryptFinal)
 }
 
 func cEncryptInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
-	m, ok := mechanism(pMechanism)
-	if !ok {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return C.CK_RV(lib.EncryptInit(ck.ULong(hSession), m, ck.ULong(hKey)))
+	return initOp(hSession, pMechanism, hKey, lib.EncryptInit)
 }
 
 func cEncrypt(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pEncryptedData C.CK_BYTE_PTR, pulEncryptedDataLen C.CK_ULONG_PTR) C.CK_RV {
-	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen, maxDataLen)
-	if !ok {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return output(pEncryptedData, pulEncryptedDataLen, func(o module.OutBuf) (ck.ULong, ck.ULong) {
-		return lib.Encrypt(ck.ULong(hSession), data, o)
-	})
+	return single(hSession, pData, ulDataLen, pEncryptedData, pulEncryptedDataLen, lib.Encrypt)
 }
 
 func cEncryptUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, pEncryptedPart C.CK_BYTE_PTR, pulEncryptedPartLen C.CK_ULONG_PTR) C.CK_RV {
-	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen, maxDataLen)
-	if !ok || pulEncryptedPartLen == nil {
+	if pulEncryptedPartLen == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
-	r := lib.EncryptUpdate(ck.ULong(hSession), part)
-	if r == ck.CKR_OK {
-		*pulEncryptedPartLen = 0
-	}
-	return C.CK_RV(r)
+	return update(hSession, pPart, ulPartLen, pulEncryptedPartLen, lib.EncryptUpdate)
 }
 
 func cEncryptFinal(hSession C.CK_SESSION_HANDLE, pLastEncryptedPart C.CK_BYTE_PTR, pulLastEncryptedPartLen C.CK_ULONG_PTR) C.CK_RV {
-	return output(pLastEncryptedPart, pulLastEncryptedPartLen, func(o module.OutBuf) (ck.ULong, ck.ULong) {
-		return lib.EncryptFinal(ck.ULong(hSession), o)
-	})
+	return final(hSession, pLastEncryptedPart, pulLastEncryptedPartLen, lib.EncryptFinal)
 }
 
 // C_DeriveKey: ECDH on the card (spec 5.18.5).

@@ -726,7 +726,7 @@ func goC_MessageSignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM
 
 //export goC_SignMessage
 func goC_SignMessage(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_SignMessage", &rv)
+	defer guardOp("C_SignMessage", hSession, module.OpMessageSign, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -744,7 +744,7 @@ func goC_SignMessageBegin(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR
 
 //export goC_SignMessageNext
 func goC_SignMessageNext(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pDataPart C.CK_BYTE_PTR, ulDataPartLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (rv C.CK_RV) {
-	defer guard("C_SignMessageNext", &rv)
+	defer guardOp("C_SignMessageNext", hSession, module.OpMessageSign, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -771,7 +771,7 @@ func goC_MessageVerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANI
 
 //export goC_VerifyMessage
 func goC_VerifyMessage(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_VerifyMessage", &rv)
+	defer guardOp("C_VerifyMessage", hSession, module.OpMessageVerify, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}
@@ -789,7 +789,7 @@ func goC_VerifyMessageBegin(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_P
 
 //export goC_VerifyMessageNext
 func goC_VerifyMessageNext(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pDataPart C.CK_BYTE_PTR, ulDataPartLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (rv C.CK_RV) {
-	defer guard("C_VerifyMessageNext", &rv)
+	defer guardOp("C_VerifyMessageNext", hSession, module.OpMessageVerify, &rv)
 	if r := lib.Ready(); r != ck.CKR_OK {
 		return C.CK_RV(r)
 	}

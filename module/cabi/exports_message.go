@@ -13,11 +13,7 @@ import (
 // Message-based signing and verification (v3.0 spec 5.14, 5.16).
 
 func cMessageSignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
-	m, ok := mechanism(pMechanism)
-	if !ok {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return C.CK_RV(lib.MessageSignInit(ck.ULong(hSession), m, ck.ULong(hKey)))
+	return initOp(hSession, pMechanism, hKey, lib.MessageSignInit)
 }
 
 func cSignMessage(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) C.CK_RV {
@@ -59,11 +55,7 @@ func cMessageSignFinal(hSession C.CK_SESSION_HANDLE) C.CK_RV {
 }
 
 func cMessageVerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
-	m, ok := mechanism(pMechanism)
-	if !ok {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return C.CK_RV(lib.MessageVerifyInit(ck.ULong(hSession), m, ck.ULong(hKey)))
+	return initOp(hSession, pMechanism, hKey, lib.MessageVerifyInit)
 }
 
 func cVerifyMessage(hSession C.CK_SESSION_HANDLE, pParameter C.CK_VOID_PTR, ulParameterLen C.CK_ULONG, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) C.CK_RV {

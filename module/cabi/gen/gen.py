@@ -134,7 +134,10 @@ for _op, _calls in {
         "OpSign": ["C_Sign", "C_SignUpdate", "C_SignFinal"],
         "OpVerify": ["C_Verify", "C_VerifyUpdate", "C_VerifyFinal"],
         "OpEncrypt": ["C_Encrypt", "C_EncryptUpdate", "C_EncryptFinal"],
-        "OpDecrypt": ["C_Decrypt", "C_DecryptUpdate", "C_DecryptFinal"]}.items():
+        "OpDecrypt": ["C_Decrypt", "C_DecryptUpdate", "C_DecryptFinal"],
+        # for these, the message being signed or verified (spec 5.14.2, 5.14.4)
+        "OpMessageSign": ["C_SignMessage", "C_SignMessageNext"],
+        "OpMessageVerify": ["C_VerifyMessage", "C_VerifyMessageNext"]}.items():
     for _c in _calls:
         OPERATION_CALLS[_c] = _op
 

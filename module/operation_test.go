@@ -42,6 +42,28 @@ func TestAfterCallEndsOperation(t *testing.T) {
 	// One operation's failure does not end another's.
 	l.AfterCall(s, OpSign, ck.CKR_DATA_LEN_RANGE)
 	wantRV(t, "digest still active", l.DigestInit(s, Mechanism{Type: ck.CKM_SHA256}), ck.CKR_OPERATION_ACTIVE)
+	// For the message-based calls the rule ends the message being processed, not the
+	// process (spec 5.14.4, 5.16.4).
+	wantRV(t, "MessageSignInit", l.MessageSignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key), ck.CKR_OK)
+	wantRV(t, "MessageVerifyInit", l.MessageVerifyInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, pub), ck.CKR_OK)
+	for _, c := range []struct {
+		op    Op
+		begin func() ck.ULong
+		next  func() ck.ULong // a part with more to follow
+	}{
+		{OpMessageSign, func() ck.ULong { return l.SignMessageBegin(s, nil) },
+			func() ck.ULong { _, rv := l.SignMessageNext(s, nil, []byte("x"), nil); return rv }},
+		{OpMessageVerify, func() ck.ULong { return l.VerifyMessageBegin(s, nil) },
+			func() ck.ULong { return l.VerifyMessageNext(s, nil, []byte("x"), nil) }},
+	} {
+		wantRV(t, "begin", c.begin(), ck.CKR_OK)
+		l.AfterCall(s, c.op, ck.CKR_BUFFER_TOO_SMALL)
+		wantRV(t, "begin while a message is active", c.begin(), ck.CKR_OPERATION_ACTIVE)
+		wantRV(t, "next", c.next(), ck.CKR_OK)
+		l.AfterCall(s, c.op, ck.CKR_ARGUMENTS_BAD)
+		wantRV(t, "next after ARGUMENTS_BAD", c.next(), ck.CKR_OPERATION_NOT_INITIALIZED)
+		wantRV(t, "begin again: the process lives on", c.begin(), ck.CKR_OK)
+	}
 	// No session: nothing happens, nothing panics.
 	l.AfterCall(999, OpSign, ck.CKR_ARGUMENTS_BAD)
 }
