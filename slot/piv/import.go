@@ -10,8 +10,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"math/big"
-	"strconv"
-	"strings"
 
 	"github.com/pcsc11/pcsc11/apdu"
 	"github.com/pcsc11/pcsc11/ck"
@@ -20,8 +18,6 @@ import (
 
 const (
 	insImportKey = 0xFE
-	insMoveKey   = 0xF6
-	insAttest    = 0xF9
 	// maxObjectSize is the largest data object content a YubiKey 5 stores.
 	maxObjectSize = 3052
 )
@@ -380,124 +376,4 @@ func (t *Token) importData(tmpl slot.Attributes) (alg byte, data []byte, pub cry
 	return alg, apdu.EncodeTLV(0x08, v), k.PublicKey(), nil
 }
 
-// objectRef parses an object key "cert/9a", "pub/9a", "priv/9a" (exactly as certKey,
-// pubKey and privKey spell it).
-func objectRef(key string) (kind string, s keySlot, ok bool) {
-	kind, hex, found := strings.Cut(key, "/")
-	if !found || len(hex) != 2 || (kind != "cert" && kind != "pub" && kind != "priv") {
-		return "", keySlot{}, false
-	}
-	ref, err := strconv.ParseUint(hex, 16, 8)
-	if err != nil || strings.ToLower(hex) != hex {
-		return "", keySlot{}, false
-	}
-	if s, ok = slotByRef(byte(ref)); !ok {
-		return "", keySlot{}, false
-	}
-	return kind, s, true
-}
-
-// DestroyObject is C_DestroyObject (spec 5.7.4): a certificate is deleted with an empty
-// PUT DATA; a private key with MOVE KEY to FF (YubiKey 5.7+; older cards cannot delete
-// a key: CKR_ACTION_PROHIBITED). The certificate of a deleted key stays, as other tools
-// expect; delete it too. A public key is derived from its private key and goes with it
-// (CKR_ACTION_PROHIBITED on its own).
-func (t *Token) DestroyObject(key string) error {
-	t.mu.Lock()
-	defer t.unlock()
-	kind, s, ok := objectRef(key)
-	if !ok {
-		return slot.NewError(ck.CKR_OBJECT_HANDLE_INVALID, "piv: no such object", nil)
-	}
-	k, err := t.ensureSlot(s)
-	if err != nil {
-		return err
-	}
-	if findObject(k.objs, key) == nil {
-		return slot.NewError(ck.CKR_OBJECT_HANDLE_INVALID, "piv: no such object", nil)
-	}
-	switch {
-	case kind == "pub":
-		return slot.NewError(ck.CKR_ACTION_PROHIBITED, "piv: a public key goes with its private key", nil)
-	case kind == "cert" && s.ref == attestationRef:
-		return slot.NewError(ck.CKR_ACTION_PROHIBITED, "piv: the attestation certificate is the card maker's", nil)
-	case kind == "priv" && (s.ref == 0xF9 || !t.atLeast(5, 7)):
-		return slot.NewError(ck.CKR_ACTION_PROHIBITED, "piv: this card cannot delete keys (YubiKey 5.7 or later can)", nil)
-	}
-	return t.transact(func() error {
-		if err := t.ensureAdmin(); err != nil {
-			return err
-		}
-		t.forgetSlot(s.ref)
-		if kind == "cert" {
-			delete(t.knownCerts, s.ref)
-			if err := t.putData(s.object, nil); err != nil {
-				return err
-			}
-			if retired(s.ref) {
-				return t.updateKeyHistory()
-			}
-			return nil
-		}
-		delete(t.knownPub, s.ref)
-		_, err := t.exchange(apdu.Command{INS: insMoveKey, P1: 0xFF, P2: s.ref})
-		if apdu.IsNotFound(err) {
-			return nil // already gone
-		}
-		return writeError(err)
-	})
-}
-
-func findObject(objs []slot.Object, key string) *slot.Object {
-	for i := range objs {
-		if objs[i].Key == key {
-			return &objs[i]
-		}
-	}
-	return nil
-}
-
-// Attest is YubiKey ATTEST 00 F9 <slot> 00: a certificate for the key of the slot,
-// signed by the attestation key F9 (whose certificate is the object "cert/f9"). Keys
-// that were imported, and empty slots, cannot be attested.
-func (t *Token) Attest(key string) ([]byte, error) {
-	t.mu.Lock()
-	defer t.unlock()
-	kind, s, ok := objectRef(key)
-	if !ok || kind == "cert" || s.ref == 0xF9 {
-		return nil, slot.NewError(ck.CKR_KEY_HANDLE_INVALID, "piv: not a key that can be attested", nil)
-	}
-	if !t.atLeast(4, 3) {
-		return nil, slot.NewError(ck.CKR_FUNCTION_NOT_SUPPORTED, "piv: this card has no attestation", nil)
-	}
-	var der []byte
-	err := t.transact(func() error {
-		out, err := t.exchange(apdu.Command{INS: insAttest, P1: s.ref, Ne: apdu.MaxExtendNe})
-		if err != nil {
-			if _, isSW := apdu.SW(err); isSW {
-				return slot.NewError(ck.CKR_KEY_HANDLE_INVALID, "piv: the card cannot attest this key (imported or absent)", err)
-			}
-			return err
-		}
-		if der, err = parseAttestation(out); err != nil {
-			return slot.NewError(ck.CKR_DEVICE_ERROR, "piv: attestation is not a certificate", err)
-		}
-		return nil
-	})
-	return der, err
-}
-
-// parseAttestation checks the answer to ATTEST: one DER certificate (X.509, the key's
-// attestation signed by F9), nothing before or after it. It returns the certificate.
-func parseAttestation(out []byte) ([]byte, error) {
-	c, err := parseCertificate(out)
-	if err != nil {
-		return nil, err
-	}
-	return c.der, nil
-}
-
-var (
-	_ slot.Personalizer = (*Token)(nil)
-	_ slot.Attester     = (*Token)(nil)
-)
+var _ slot.Personalizer = (*Token)(nil)

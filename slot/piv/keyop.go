@@ -45,11 +45,10 @@ func (t *Token) PrivateKeyOp(key string, op slot.KeyOp, input []byte) ([]byte, e
 
 // privKey finds the key behind a private-key handle (reading its slot once).
 func (t *Token) privKey(key string) (byte, *keyInfo, error) {
-	ref, ok := parsePrivKey(key)
-	if !ok {
+	kind, s, ok := objectRef(key)
+	if !ok || kind != "priv" {
 		return 0, nil, slot.NewError(ck.CKR_KEY_HANDLE_INVALID, "piv: no such private key", nil)
 	}
-	s, _ := slotByRef(ref) // parsePrivKey accepts known slots only
 	k, err := t.ensureSlot(s)
 	if err != nil {
 		return 0, nil, err
@@ -57,7 +56,7 @@ func (t *Token) privKey(key string) (byte, *keyInfo, error) {
 	if k.pub == nil {
 		return 0, nil, slot.NewError(ck.CKR_KEY_HANDLE_INVALID, "piv: no key in slot", nil)
 	}
-	return ref, k, nil
+	return s.ref, k, nil
 }
 
 // generalAuth sends the GENERAL AUTHENTICATE of a key operation (payload shaped by

@@ -654,3 +654,12 @@ func samePublic(a, b crypto.PublicKey) bool {
 	e, ok := a.(equaler)
 	return ok && e.Equal(b)
 }
+
+func findObject(objs []slot.Object, key string) *slot.Object {
+	for i := range objs {
+		if objs[i].Key == key {
+			return &objs[i]
+		}
+	}
+	return nil
+}

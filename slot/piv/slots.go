@@ -1,6 +1,10 @@
 package piv
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // keySlot is one PIV key reference with the data object that holds its certificate.
 // CKA_ID and labels follow the conventions of OpenSC and Yubico's ykcs11 so that
@@ -63,17 +67,19 @@ func certKey(ref byte) string { return fmt.Sprintf("cert/%02x", ref) }
 func pubKey(ref byte) string  { return fmt.Sprintf("pub/%02x", ref) }
 func privKey(ref byte) string { return fmt.Sprintf("priv/%02x", ref) }
 
-// parsePrivKey turns "priv/9c" back into a key reference.
-func parsePrivKey(key string) (byte, bool) {
-	var ref byte
-	if len(key) != 7 || key[:5] != "priv/" {
-		return 0, false
+// objectRef parses an object key "cert/9a", "pub/9a", "priv/9a" (exactly as certKey,
+// pubKey and privKey spell it, for a slot of the table).
+func objectRef(key string) (kind string, s keySlot, ok bool) {
+	kind, hex, found := strings.Cut(key, "/")
+	if !found || len(hex) != 2 || (kind != "cert" && kind != "pub" && kind != "priv") {
+		return "", keySlot{}, false
 	}
-	if _, err := fmt.Sscanf(key[5:], "%02x", &ref); err != nil {
-		return 0, false
+	ref, err := strconv.ParseUint(hex, 16, 8)
+	if err != nil || strings.ToLower(hex) != hex {
+		return "", keySlot{}, false
 	}
-	if _, ok := slotByRef(ref); !ok || privKey(ref) != key {
-		return 0, false
+	if s, ok = slotByRef(byte(ref)); !ok {
+		return "", keySlot{}, false
 	}
-	return ref, true
+	return kind, s, true
 }

@@ -49,11 +49,11 @@ func (k *keyInfo) mayWaitForTouch(yubikey bool) bool {
 // ("YubiKey (serial 12345678)"). It answers from what was read already and never
 // waits for the card: the module asks it while the operation runs.
 func (t *Token) TouchDevice(key string) (device string, mayWait bool) {
-	ref, ok := parsePrivKey(key)
-	if !ok || !t.yubikey {
+	kind, s, ok := objectRef(key)
+	if !ok || kind != "priv" || !t.yubikey {
 		return "", false
 	}
-	k := t.cached(ref)
+	k := t.cached(s.ref)
 	if k == nil || k.meta == nil {
 		// Not read yet, or no metadata: no reason to believe the key waits for a touch.
 		return "", false
