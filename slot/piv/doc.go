@@ -41,7 +41,8 @@
 //   - On YubiKey 5.3+ a certificate container is only read for a slot that holds a key
 //     (GET METADATA says so): a certificate alone in an empty slot is not listed there
 //     (unless this token wrote it).
-//   - Personalization (creds.go, admin.go, inittoken.go, keygen.go, import.go;
+//   - Personalization (creds.go, admin.go, inittoken.go, keygen.go, import.go,
+//     destroy.go, attest.go;
 //     docs/personalization.md): CKU_SO is the management key (hex) or the PUK; writes
 //     need the management key, or a user login on a card whose management key is
 //     PIN-protected the ykman way.
