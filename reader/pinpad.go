@@ -22,33 +22,43 @@ const (
 // Property tags of FEATURE_GET_TLV_PROPERTIES (PCSCv2_PART10_PROPERTY_* in pcsc-lite's
 // reader.h).
 const (
-	propLcdLayout           = 0x01
-	propEntryValidation     = 0x02
-	propTimeOut2            = 0x03
-	propLcdMaxCharacters    = 0x04
-	propLcdMaxLines         = 0x05
-	propMinPINSize          = 0x06
-	propMaxPINSize          = 0x07
-	propFirmwareID          = 0x08
-	propPPDUSupport         = 0x09
-	propMaxAPDUDataSize     = 0x0A
-	propIDVendor            = 0x0B
-	propIDProduct           = 0x0C
+	PropLcdLayout           = 0x01
+	PropEntryValidation     = 0x02
+	PropTimeOut2            = 0x03
+	PropLcdMaxCharacters    = 0x04
+	PropLcdMaxLines         = 0x05
+	PropMinPINSize          = 0x06
+	PropMaxPINSize          = 0x07
+	PropFirmwareID          = 0x08
+	PropPPDUSupport         = 0x09
+	PropMaxAPDUDataSize     = 0x0A
+	PropIDVendor            = 0x0B
+	PropIDProduct           = 0x0C
 	maxFirmwareIDPrintables = 64
 )
 
-// PINProperties is what a reader tells about its PIN entry. Zero values mean "not
-// told": MinPIN/MaxPIN 0 put no bound beyond the card's.
+// PINProperties is what a reader tells about its PIN entry. A property the reader did
+// not tell is zero and its bit in Told is clear: MinPIN/MaxPIN 0 put no bound beyond
+// the card's.
 type PINProperties struct {
-	LcdLayout       uint16 // 0: no display; else lines<<8 | characters per line
-	EntryValidation byte   // bEntryValidationCondition the reader supports (01 max size, 02 key, 04 timeout)
-	TimeOut2        byte   // seconds after the first key stroke
-	MinPIN, MaxPIN  byte   // bMinPINSize, bMaxPINSize
-	FirmwareID      string // printable ASCII only, cut to 64 characters
-	MaxAPDUData     uint32 // dwMaxAPDUDataSize
-	VendorID        uint16
-	ProductID       uint16
+	LcdLayout        uint16 // 0: no display; else lines<<8 | characters per line
+	EntryValidation  byte   // bEntryValidationCondition the reader supports (01 max size, 02 key, 04 timeout)
+	TimeOut2         byte   // seconds after the first key stroke
+	LcdMaxCharacters uint16 // wLcdMaxCharacters
+	LcdMaxLines      uint16 // wLcdMaxLines
+	MinPIN, MaxPIN   byte   // bMinPINSize, bMaxPINSize
+	FirmwareID       string // printable ASCII only, cut to 64 characters
+	PPDUSupport      byte   // bPPDUSupport
+	MaxAPDUData      uint32 // dwMaxAPDUDataSize
+	VendorID         uint16
+	ProductID        uint16
+	// Told has bit 1<<tag set for each property (Prop* tag) the reader gave: the
+	// `pcsc11 readers` output shows those only.
+	Told uint16
 }
+
+// HasProp reports whether the reader told the property tag (a Prop* constant).
+func (p PINProperties) HasProp(tag byte) bool { return tag < 16 && p.Told&(1<<tag) != 0 }
 
 // HasDisplay reports a reader with a display (wLcdLayout not zero).
 func (p PINProperties) HasDisplay() bool { return p.LcdLayout != 0 }
@@ -67,9 +77,9 @@ func propErr(format string, args ...any) error {
 func ParseTLVProperties(b []byte) (PINProperties, error) {
 	var p PINProperties
 	var seen [256]bool
-	size := map[byte]int{propLcdLayout: 2, propEntryValidation: 1, propTimeOut2: 1,
-		propLcdMaxCharacters: 2, propLcdMaxLines: 2, propMinPINSize: 1, propMaxPINSize: 1,
-		propPPDUSupport: 1, propMaxAPDUDataSize: 4, propIDVendor: 2, propIDProduct: 2}
+	size := map[byte]int{PropLcdLayout: 2, PropEntryValidation: 1, PropTimeOut2: 1,
+		PropLcdMaxCharacters: 2, PropLcdMaxLines: 2, PropMinPINSize: 1, PropMaxPINSize: 1,
+		PropPPDUSupport: 1, PropMaxAPDUDataSize: 4, PropIDVendor: 2, PropIDProduct: 2}
 	for off := 0; off < len(b); {
 		if len(b)-off < 2 {
 			return PINProperties{}, propErr("%d trailing bytes", len(b)-off)
@@ -89,25 +99,34 @@ func ParseTLVProperties(b []byte) (PINProperties, error) {
 			return PINProperties{}, propErr("tag %02x has length %d, want %d", tag, l, want)
 		}
 		switch tag {
-		case propLcdLayout:
+		case PropLcdLayout:
 			p.LcdLayout = binary.LittleEndian.Uint16(v)
-		case propEntryValidation:
+		case PropEntryValidation:
 			p.EntryValidation = v[0]
-		case propTimeOut2:
+		case PropTimeOut2:
 			p.TimeOut2 = v[0]
-		case propMinPINSize:
+		case PropLcdMaxCharacters:
+			p.LcdMaxCharacters = binary.LittleEndian.Uint16(v)
+		case PropLcdMaxLines:
+			p.LcdMaxLines = binary.LittleEndian.Uint16(v)
+		case PropMinPINSize:
 			p.MinPIN = v[0]
-		case propMaxPINSize:
+		case PropMaxPINSize:
 			p.MaxPIN = v[0]
-		case propFirmwareID:
+		case PropFirmwareID:
 			p.FirmwareID = printable(v)
-		case propMaxAPDUDataSize:
+		case PropPPDUSupport:
+			p.PPDUSupport = v[0]
+		case PropMaxAPDUDataSize:
 			p.MaxAPDUData = binary.LittleEndian.Uint32(v)
-		case propIDVendor:
+		case PropIDVendor:
 			p.VendorID = binary.LittleEndian.Uint16(v)
-		case propIDProduct:
+		case PropIDProduct:
 			p.ProductID = binary.LittleEndian.Uint16(v)
+		default:
+			continue
 		}
+		p.Told |= 1 << tag
 	}
 	if p.MinPIN != 0 && p.MaxPIN != 0 && p.MinPIN > p.MaxPIN {
 		return PINProperties{}, propErr("PIN size range %d..%d", p.MinPIN, p.MaxPIN)
@@ -135,7 +154,8 @@ func ParseIFDPINProperties(b []byte) (PINProperties, error) {
 	if len(b) != 4 {
 		return PINProperties{}, propErr("PIN_PROPERTIES_STRUCTURE of %d bytes", len(b))
 	}
-	return PINProperties{LcdLayout: binary.LittleEndian.Uint16(b), EntryValidation: b[2], TimeOut2: b[3]}, nil
+	return PINProperties{LcdLayout: binary.LittleEndian.Uint16(b), EntryValidation: b[2], TimeOut2: b[3],
+		Told: 1<<PropLcdLayout | 1<<PropEntryValidation | 1<<PropTimeOut2}, nil
 }
 
 // ReadPINProperties asks the reader for its PIN properties: GET_TLV_PROPERTIES when

@@ -29,7 +29,7 @@ func TestParseTLVProperties(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := PINProperties{EntryValidation: 2, MinPIN: 4, MaxPIN: 12, FirmwareID: "pcsc11-pinpad-1",
-		MaxAPDUData: 0xFF00, VendorID: 0x1D50, ProductID: 0x5C11}
+		MaxAPDUData: 0xFF00, VendorID: 0x1D50, ProductID: 0x5C11, Told: 0x1DCE} // tags 1-3, 6-8, 10-12
 	if p != want {
 		t.Errorf("got %+v\nwant %+v", p, want)
 	}
@@ -39,7 +39,14 @@ func TestParseTLVProperties(t *testing.T) {
 	// A display of 2 lines of 16 characters; an unknown tag and a control character in
 	// the firmware ID.
 	p, err = ParseTLVProperties(unhex(t, "01021002"+"7f03aabbcc"+"080341074a"))
-	if err != nil || p.LcdLayout != 0x0210 || !p.HasDisplay() || p.FirmwareID != "AJ" {
+	if err != nil || p.LcdLayout != 0x0210 || !p.HasDisplay() || p.FirmwareID != "AJ" ||
+		!p.HasProp(PropLcdLayout) || !p.HasProp(PropFirmwareID) || p.HasProp(PropMinPINSize) || p.HasProp(0x7f) {
+		t.Errorf("got %+v, %v", p, err)
+	}
+	// The display's size and bPPDUSupport; a long firmware ID is cut.
+	p, err = ParseTLVProperties(append(unhex(t, "04021000"+"05020200"+"090101"+"0850"), bytes.Repeat([]byte{'x'}, 0x50)...))
+	if err != nil || p.LcdMaxCharacters != 16 || p.LcdMaxLines != 2 || p.PPDUSupport != 1 ||
+		p.FirmwareID != string(bytes.Repeat([]byte{'x'}, 64)) || p.Told != 1<<4|1<<5|1<<9|1<<8 {
 		t.Errorf("got %+v, %v", p, err)
 	}
 	for _, bad := range []string{
@@ -62,7 +69,7 @@ func TestParseTLVProperties(t *testing.T) {
 
 func TestParseIFDPINProperties(t *testing.T) {
 	p, err := ParseIFDPINProperties([]byte{0x10, 0x02, 0x02, 0x1e})
-	if err != nil || p.LcdLayout != 0x0210 || p.EntryValidation != 2 || p.TimeOut2 != 30 {
+	if err != nil || p.LcdLayout != 0x0210 || p.EntryValidation != 2 || p.TimeOut2 != 30 || p.Told != 0x0E {
 		t.Errorf("got %+v, %v", p, err)
 	}
 	for _, bad := range [][]byte{nil, {0, 0, 2}, {0, 0, 2, 0, 0}} {

@@ -124,13 +124,13 @@ func (a *app) describeReader(b reader.Backend, st reader.ReaderState) readerJSON
 		IFDPINProperties: fset.IFDPINProperties != 0,
 		GetTLVProperties: fset.GetTLVProperties != 0,
 	}
-	var props pinPadProps
+	var props reader.PINProperties
 	var have bool
 	var problems []string
 	if fset.GetTLVProperties != 0 {
 		raw, err := card.Control(fset.GetTLVProperties, nil)
 		if err == nil {
-			props, err = parseTLVProperties(raw)
+			props, err = reader.ParseTLVProperties(raw)
 		}
 		if err == nil {
 			have = true
@@ -140,12 +140,12 @@ func (a *app) describeReader(b reader.Backend, st reader.ReaderState) readerJSON
 	}
 	if fset.IFDPINProperties != 0 {
 		raw, err := card.Control(fset.IFDPINProperties, nil)
-		var p pinPadProps
+		var p reader.PINProperties
 		if err == nil {
-			p, err = parseIFDPINProperties(raw)
+			p, err = reader.ParseIFDPINProperties(raw)
 		}
 		if err == nil {
-			props, have = props.merge(p), true
+			props, have = fillFrom(props, p), true
 		} else {
 			problems = append(problems, "IFD_PIN_PROPERTIES: "+err.Error())
 		}
@@ -173,17 +173,47 @@ func (a *app) controlConn(b reader.Backend, st reader.ReaderState) (reader.Card,
 	return a.openDirect(st.Name)
 }
 
-func toPropertiesJSON(p pinPadProps) *propertiesJSON {
-	j := &propertiesJSON{
-		LcdLayout: p.LcdLayout, EntryValidation: p.EntryValidation, TimeOut2: p.TimeOut2,
-		LcdMaxCharacters: p.LcdMaxCharacters, LcdMaxLines: p.LcdMaxLines,
-		MinPINSize: p.MinPINSize, MaxPINSize: p.MaxPINSize, FirmwareID: p.FirmwareID,
-		PPDUSupport: p.PPDUSupport, MaxAPDUDataSize: p.MaxAPDUDataSize,
-		VendorID: p.VendorID, ProductID: p.ProductID,
+// fillFrom fills what the TLV properties p did not tell from the older structure q
+// (IFD_PIN_PROPERTIES tells the display, the entry condition and the timeout).
+func fillFrom(p, q reader.PINProperties) reader.PINProperties {
+	fill := func(tag byte, set func()) {
+		if !p.HasProp(tag) && q.HasProp(tag) {
+			set()
+			p.Told |= 1 << tag
+		}
 	}
-	if p.LcdLayout != nil {
+	fill(reader.PropLcdLayout, func() { p.LcdLayout = q.LcdLayout })
+	fill(reader.PropEntryValidation, func() { p.EntryValidation = q.EntryValidation })
+	fill(reader.PropTimeOut2, func() { p.TimeOut2 = q.TimeOut2 })
+	return p
+}
+
+// told is &v when the reader told the property tag, else nil (left out of the JSON).
+func told[T any](p reader.PINProperties, tag byte, v T) *T {
+	if !p.HasProp(tag) {
+		return nil
+	}
+	return &v
+}
+
+func toPropertiesJSON(p reader.PINProperties) *propertiesJSON {
+	j := &propertiesJSON{
+		LcdLayout:        told(p, reader.PropLcdLayout, p.LcdLayout),
+		EntryValidation:  told(p, reader.PropEntryValidation, p.EntryValidation),
+		TimeOut2:         told(p, reader.PropTimeOut2, p.TimeOut2),
+		LcdMaxCharacters: told(p, reader.PropLcdMaxCharacters, p.LcdMaxCharacters),
+		LcdMaxLines:      told(p, reader.PropLcdMaxLines, p.LcdMaxLines),
+		MinPINSize:       told(p, reader.PropMinPINSize, p.MinPIN),
+		MaxPINSize:       told(p, reader.PropMaxPINSize, p.MaxPIN),
+		FirmwareID:       told(p, reader.PropFirmwareID, p.FirmwareID),
+		PPDUSupport:      told(p, reader.PropPPDUSupport, p.PPDUSupport),
+		MaxAPDUDataSize:  told(p, reader.PropMaxAPDUDataSize, p.MaxAPDUData),
+		VendorID:         told(p, reader.PropIDVendor, p.VendorID),
+		ProductID:        told(p, reader.PropIDProduct, p.ProductID),
+	}
+	if p.HasProp(reader.PropLcdLayout) {
 		// wLcdLayout 0xLLCC: LL lines, CC characters per line (PC/SC v2 part 10 §2.5.3).
-		lines, cols := int(*p.LcdLayout>>8), int(*p.LcdLayout&0xff)
+		lines, cols := int(p.LcdLayout>>8), int(p.LcdLayout&0xff)
 		j.LcdLines, j.LcdColumns = &lines, &cols
 	}
 	return j
