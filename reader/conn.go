@@ -104,8 +104,13 @@ func (c *Conn) usable() error {
 
 // fail turns a PC/SC error into the package's error and updates the connection's state:
 // a reset reconnects (leaving the card as it is) and is remembered for the next
-// BeginTransaction; removal and reader loss make the connection dead.
+// BeginTransaction; removal and reader loss make the connection dead. An error that is
+// already the package's (a verdict of bounded, a short answer) is returned as it is.
 func (c *Conn) fail(op string, err error) error {
+	var oe *OpError
+	if errors.As(err, &oe) {
+		return err
+	}
 	e := opErr(op, c.reader, err)
 	switch {
 	case errors.Is(e, ErrCardReset):
@@ -162,10 +167,6 @@ func (c *Conn) Transmit(cmd []byte) (rsp []byte, err error) {
 	}
 	c.trace.transmit(c.reader, cmd, rsp, err, time.Since(start))
 	if err != nil {
-		var oe *OpError
-		if errors.As(err, &oe) {
-			return nil, err
-		}
 		return nil, c.fail("transmit", err)
 	}
 	return rsp, nil
@@ -234,10 +235,6 @@ func (c *Conn) Control(code uint32, in []byte) ([]byte, error) {
 	out, err := c.bounded("control", func() ([]byte, error) { return c.guardedControl(code, in) })
 	traceControl(c.reader, code, in, out, err, time.Since(start))
 	if err != nil {
-		var oe *OpError
-		if errors.As(err, &oe) {
-			return nil, err
-		}
 		return nil, c.fail("control", err)
 	}
 	return out, nil

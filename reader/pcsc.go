@@ -92,19 +92,28 @@ func (p *PCSC) dropMain(err error) {
 }
 
 // ListReaders names the attached readers.
-func (p *PCSC) ListReaders() ([]string, error) {
+func (p *PCSC) ListReaders() (names []string, err error) {
+	err = p.onMain("list readers", func(ctx *scard.Context) (err error) {
+		names, err = listReaders(ctx)
+		return err
+	})
+	return names, err
+}
+
+// onMain runs fn on the main context, under p.mu; when fn fails, a context that is
+// broken is dropped (the next call establishes a new one).
+func (p *PCSC) onMain(op string, fn func(*scard.Context) error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ctx, err := p.mainCtx()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	names, err := listReaders(ctx)
-	if err != nil {
+	if err := fn(ctx); err != nil {
 		p.dropMain(err)
-		return nil, opErr("list readers", "", err)
+		return opErr(op, "", err)
 	}
-	return names, nil
+	return nil
 }
 
 // listReaders lists readers on ctx; "no readers" is an empty list.
@@ -189,18 +198,12 @@ func (p *PCSC) Connect(reader string) (Card, error) {
 // has no reader-event counter, so the PnP pseudo-reader only says "something changed".
 func (p *PCSC) WaitChange(known []ReaderState, timeout time.Duration) ([]ReaderState, error) {
 	if timeout == 0 {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		ctx, err := p.mainCtx()
-		if err != nil {
-			return nil, err
-		}
-		st, err := snapshot(ctx)
-		if err != nil {
-			p.dropMain(err)
-			return nil, opErr("reader status", "", err)
-		}
-		return st, nil
+		var st []ReaderState
+		err := p.onMain("reader status", func(ctx *scard.Context) (err error) {
+			st, err = snapshot(ctx)
+			return err
+		})
+		return st, err
 	}
 
 	p.evMu.Lock()
