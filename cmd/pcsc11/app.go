@@ -200,6 +200,17 @@ func (a *app) parse(c *command, fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseNoArgs is parse for a command that takes flags only.
+func (a *app) parseNoArgs(c *command, fs *flag.FlagSet, args []string) error {
+	if err := a.parse(c, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("%s takes no arguments", c.name)
+	}
+	return nil
+}
+
 var errHelpShown = errors.New("help shown")
 
 // connect opens PC/SC; failure means pcscd cannot be reached (exit 3).

@@ -77,11 +77,8 @@ func runDoctor(a *app, c *command, args []string) error {
 	fs := a.flags(c)
 	asJSON := jsonFlag(fs)
 	module := fs.String("module", "", "library")
-	if err := a.parse(c, fs, args); err != nil {
+	if err := a.parseNoArgs(c, fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("doctor takes no arguments")
 	}
 	d := &doctor{a: a, settings: config.Load(a.getenv)}
 	d.checkConfig()

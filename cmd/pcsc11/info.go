@@ -55,11 +55,8 @@ type pcscJSON struct {
 func runInfo(a *app, c *command, args []string) error {
 	fs := a.flags(c)
 	asJSON := jsonFlag(fs)
-	if err := a.parse(c, fs, args); err != nil {
+	if err := a.parseNoArgs(c, fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("info takes no arguments")
 	}
 	info := infoJSON{Version: a.version, GoVersion: runtime.Version(), Env: map[string]string{},
 		PCSC: pcscJSON{Names: []string{}}}

@@ -170,25 +170,28 @@ func (a *app) withToken(p *persoFlags, f func(tok slot.Token) error) error {
 	})
 }
 
-func personalizerOf(tok slot.Token) (slot.Personalizer, error) {
-	p, ok := tok.(slot.Personalizer)
-	if !ok {
-		return nil, errors.New("this token cannot be personalized through pcsc11")
-	}
-	return p, nil
-}
-
-// login logs in as userType with the secret from src; the secret is cleared after.
-func (a *app) login(tok slot.Token, userType ck.ULong, src secretSource) error {
-	s, err := a.readSecret(src)
-	if err != nil {
-		return err
-	}
-	defer clear(s)
-	if err := tok.Login(userType, s); err != nil {
-		return fmt.Errorf("login: %s", tokenError(err))
-	}
-	return nil
+// withPersonalizer runs f on the token of the chosen slot (withToken) when pcsc11 can
+// personalize it; with soLogin, after a login as SO with the credential of soSource
+// (cleared after).
+func (a *app) withPersonalizer(p *persoFlags, soLogin bool, f func(tok slot.Token, pz slot.Personalizer) error) error {
+	return a.withToken(p, func(tok slot.Token) error {
+		pz, ok := tok.(slot.Personalizer)
+		if !ok {
+			return errors.New("this token cannot be personalized through pcsc11")
+		}
+		if soLogin {
+			so, err := a.readSecret(p.soSource())
+			if err != nil {
+				return err
+			}
+			err = tok.Login(ck.CKU_SO, so)
+			clear(so)
+			if err != nil {
+				return fmt.Errorf("login: %s", tokenError(err))
+			}
+		}
+		return f(tok, pz)
+	})
 }
 
 func (p *persoFlags) soSource() secretSource {
@@ -217,11 +220,7 @@ func runInitToken(a *app, c *command, args []string) error {
 	if fs.NArg() > 0 || label == "" {
 		return usageErr("usage: pcsc11 %s", c.usage)
 	}
-	return a.withToken(p, func(tok slot.Token) error {
-		pz, err := personalizerOf(tok)
-		if err != nil {
-			return err
-		}
+	return a.withPersonalizer(p, false, func(tok slot.Token, pz slot.Personalizer) error {
 		so, err := a.readSecret(p.soSource())
 		if err != nil {
 			return err
@@ -247,11 +246,7 @@ func runSetPIN(a *app, c *command, args []string) error {
 	if fs.NArg() > 0 || (puk && mgmt) {
 		return usageErr("usage: pcsc11 %s", c.usage)
 	}
-	return a.withToken(p, func(tok slot.Token) error {
-		pz, err := personalizerOf(tok)
-		if err != nil {
-			return err
-		}
+	return a.withPersonalizer(p, false, func(tok slot.Token, pz slot.Personalizer) error {
 		userType, what := ck.ULong(ck.CKU_USER), "PIN"
 		old := secretSource{env: "PCSC11_PIN", file: p.pinFile, prompt: "current PIN"}
 		switch {
@@ -296,11 +291,7 @@ func runUnblockPIN(a *app, c *command, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErr("usage: pcsc11 %s", c.usage)
 	}
-	return a.withToken(p, func(tok slot.Token) error {
-		pz, err := personalizerOf(tok)
-		if err != nil {
-			return err
-		}
+	return a.withPersonalizer(p, false, func(tok slot.Token, pz slot.Personalizer) error {
 		puk, err := a.readSecret(secretSource{env: "PCSC11_PUK", file: p.pukFile, prompt: "PUK"})
 		if err != nil {
 			return err
@@ -406,14 +397,7 @@ func runKeygen(a *app, c *command, args []string) error {
 	} else if set {
 		priv[ck.CKA_YUBICO_TOUCH_POLICY] = v
 	}
-	return a.withToken(p, func(tok slot.Token) error {
-		pz, err := personalizerOf(tok)
-		if err != nil {
-			return err
-		}
-		if err := a.login(tok, ck.CKU_SO, p.soSource()); err != nil {
-			return err
-		}
+	return a.withPersonalizer(p, true, func(tok slot.Token, pz slot.Personalizer) error {
 		pubKey, _, err := pz.GenerateKeyPair(kt.mech, pub, priv)
 		if err != nil {
 			return fmt.Errorf("keygen: %s", tokenError(err))
@@ -467,14 +451,7 @@ func runImport(a *app, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.withToken(p, func(tok slot.Token) error {
-		pz, err := personalizerOf(tok)
-		if err != nil {
-			return err
-		}
-		if err := a.login(tok, ck.CKU_SO, p.soSource()); err != nil {
-			return err
-		}
+	return a.withPersonalizer(p, true, func(tok slot.Token, pz slot.Personalizer) error {
 		tmpl := slot.Attributes{ck.CKA_CLASS: ck.ULong(ck.CKO_CERTIFICATE), ck.CKA_CERTIFICATE_TYPE: ck.ULong(ck.CKC_X_509),
 			ck.CKA_TOKEN: true, ck.CKA_ID: id, ck.CKA_VALUE: der, ck.CKA_SUBJECT: cert.RawSubject}
 		if _, err := pz.CreateObject(tmpl); err != nil {
@@ -530,14 +507,7 @@ func runDelete(a *app, c *command, args []string) error {
 	if !onlyCert {
 		classes = append(classes, ck.CKO_PRIVATE_KEY) // its public key goes with it
 	}
-	return a.withToken(p, func(tok slot.Token) error {
-		pz, err := personalizerOf(tok)
-		if err != nil {
-			return err
-		}
-		if err := a.login(tok, ck.CKU_SO, p.soSource()); err != nil {
-			return err
-		}
+	return a.withPersonalizer(p, true, func(tok slot.Token, pz slot.Personalizer) error {
 		objs, err := objectsWithID(tok, id, classes...)
 		if err != nil {
 			return err

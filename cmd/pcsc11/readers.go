@@ -67,11 +67,8 @@ type propertiesJSON struct {
 func runReaders(a *app, c *command, args []string) error {
 	fs := a.flags(c)
 	asJSON := jsonFlag(fs)
-	if err := a.parse(c, fs, args); err != nil {
+	if err := a.parseNoArgs(c, fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("readers takes no arguments")
 	}
 	b, err := a.connect()
 	if err != nil {

@@ -89,11 +89,8 @@ func runRegister(a *app, c *command, args []string, add bool) error {
 	if add {
 		fs.StringVar(&module, "module", "", "library")
 	}
-	if err := a.parse(c, fs, args); err != nil {
+	if err := a.parseNoArgs(c, fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("%s takes no arguments", c.name)
 	}
 	if *system && len(dbs) > 0 {
 		return usageErr("--system and --nssdb exclude each other")

@@ -68,11 +68,8 @@ func (a *app) withManager(f func(b reader.Backend, m *slot.Manager) error) error
 func runSlots(a *app, c *command, args []string) error {
 	fs := a.flags(c)
 	asJSON := jsonFlag(fs)
-	if err := a.parse(c, fs, args); err != nil {
+	if err := a.parseNoArgs(c, fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("slots takes no arguments")
 	}
 	return a.withManager(func(_ reader.Backend, m *slot.Manager) error {
 		ids, err := m.Slots(false)

@@ -59,11 +59,8 @@ func runWatch(a *app, c *command, args []string) error {
 	asJSON := jsonFlag(fs)
 	count := fs.Int("count", 0, "stop after N events")
 	timeout := fs.Duration("timeout", 0, "stop after D")
-	if err := a.parse(c, fs, args); err != nil {
+	if err := a.parseNoArgs(c, fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("watch takes no arguments")
 	}
 	if *count < 0 || *timeout < 0 {
 		return usageErr("watch: --count and --timeout must not be negative")
