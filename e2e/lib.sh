@@ -144,3 +144,34 @@ export_certs() {
 		openssl x509 -inform DER -in "$WORK/cert-$id.der" -out "$WORK/cert-$id.pem" || return 1
 	done
 }
+
+# tls_server CA [S_SERVER-ARG…]: an openssl s_server on 127.0.0.1:$TLS_PORT that
+# requires a client certificate issued by CA and answers with its status page (-www).
+# The client writes what it got to $WORK/client.out (its diagnostics, if apart, to
+# $WORK/client.err); tls_result judges it.
+tls_server() {
+	local ca=$1
+	shift
+	[[ -s $WORK/srv.pem ]] || OPENSSL_CONF=/dev/null openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-nodes -days 1 -subj /CN=127.0.0.1 -keyout "$WORK/srv.key" -out "$WORK/srv.pem" >/dev/null 2>&1
+	TLS_PORT=$(free_port)
+	OPENSSL_CONF=/dev/null bg openssl s_server -accept "127.0.0.1:$TLS_PORT" -Verify 1 -verify_return_error \
+		-CAfile "$ca" -cert "$WORK/srv.pem" -key "$WORK/srv.key" "$@" -www >"$WORK/server.log" 2>&1
+	TLS_PID=$BG_PID
+	wait_port "$TLS_PORT" 10
+}
+
+# tls_result NAME [PATTERN…]: stops tls_server; NAME passes when the client's output
+# shows the status page's "Client certificate" and matches every grep PATTERN.
+tls_result() {
+	local name=$1 p
+	shift
+	kill "$TLS_PID" 2>/dev/null
+	for p in 'Client certificate' "$@"; do
+		grep -q -- "$p" "$WORK/client.out" && continue
+		cat "$WORK/server.log" "$WORK"/client.err >>"$WORK/client.out" 2>/dev/null
+		notok "$name" "$WORK/client.out"
+		return
+	done
+	ok "$name"
+}

@@ -42,38 +42,22 @@ nickname() {
 # certificate; it offers only PSS and ECDSA for client signatures.
 export_certs || { notok "export the card's certificates with pkcs11-tool"; exit 0; }
 cat "$WORK"/cert-0[1-4].pem >"$WORK/clientca.pem"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-	-subj /CN=127.0.0.1 -keyout "$WORK/srv.key" -out "$WORK/srv.pem" >/dev/null 2>&1
 printf 'GET / HTTP/1.0\r\n\r\n' >"$WORK/request"
 
 # tls NAME NICKNAME-PATTERN SUBJECT-CN SIGTYPE: one TLS 1.3 handshake with that
 # certificate; ok when the server's status page names the client certificate's subject
 # and the client's signature type (RSA-PSS or ECDSA).
 tls() {
-	local name=$1 nick port srvpid
+	local name=$1 nick
 	nick=$(nickname "$2")
 	if [[ -z $nick ]]; then
 		notok "$name (no certificate matching '$2')" "$WORK/certs.txt"
 		return
 	fi
-	port=$(free_port)
-	bg openssl s_server -accept "127.0.0.1:$port" -tls1_3 -Verify 1 -verify_return_error \
-		-CAfile "$WORK/clientca.pem" -cert "$WORK/srv.pem" -key "$WORK/srv.key" \
-		-client_sigalgs rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:ecdsa_secp256r1_sha256 -www \
-		>"$WORK/server.log" 2>&1
-	srvpid=$BG_PID
-	wait_port "$port" 10
-	timeout 60 tstclnt -h 127.0.0.1 -p "$port" -d "$db" -n "$nick" -W "$WORK/pin" -o \
-		-V tls1.3:tls1.3 -A "$WORK/request" >"$WORK/tstclnt.out" 2>"$WORK/tstclnt.err"
-	kill "$srvpid" 2>/dev/null
-	if grep -q "Client certificate" "$WORK/tstclnt.out" && grep -q "CN *= *$3" "$WORK/tstclnt.out" &&
-		grep -q 'Protocol *: *TLSv1.3' "$WORK/tstclnt.out" &&
-		grep -q "^Peer signature type: $4\$" "$WORK/tstclnt.out"; then
-		ok "$name"
-	else
-		cat "$WORK/tstclnt.err" "$WORK/server.log" >"$WORK/tls.log"
-		notok "$name" "$WORK/tls.log"
-	fi
+	tls_server "$WORK/clientca.pem" -tls1_3 -client_sigalgs rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:ecdsa_secp256r1_sha256
+	timeout 60 tstclnt -h 127.0.0.1 -p "$TLS_PORT" -d "$db" -n "$nick" -W "$WORK/pin" -o \
+		-V tls1.3:tls1.3 -A "$WORK/request" >"$WORK/client.out" 2>"$WORK/client.err"
+	tls_result "$name" "CN *= *$3" 'Protocol *: *TLSv1.3' "^Peer signature type: $4\$"
 }
 
 tls "tstclnt TLS 1.3 client auth with the RSA key (9A, RSA-PSS)" 'PIV Authentication' 'pcsc11 demo PIV Authentication' RSA-PSS
