@@ -28,17 +28,9 @@ cli=build/pcsc11
 rdr=$PCSC11_HWTEST_READER
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "cli-pinpad-e2e: ok: $*"; }
-fail() { echo "cli-pinpad-e2e: FAIL: $*"; fails=$((fails + 1)); }
-check() {
-	local name=$1 file=$2 p
-	shift 2
-	for p in "$@"; do
-		grep -qF -- "$p" "$file" || { fail "$name: no '$p' in:"; sed 's/^/    /' "$file"; return; }
-	done
-	ok "$name"
-}
+e2e_name=cli-pinpad-e2e
+# shellcheck source=cmd/pcsc11/e2e_lib.sh
+. cmd/pcsc11/e2e_lib.sh
 
 "$cli" readers >"$tmp/r" 2>&1 || fail "readers exited $?"
 check "readers: PIN pad with the card in" "$tmp/r" "$rdr" "card:       present" \
@@ -59,4 +51,4 @@ build/pcsc11-vpiv --control "$PCSC11_VPIV_CONTROL" --send remove >/dev/null
 check "readers: PIN pad with no card" "$tmp/r2" "card:       none" "PIN pad:    yes" "PIN size:   4 to 12 digits"
 build/pcsc11-vpiv --control "$PCSC11_VPIV_CONTROL" --send insert >/dev/null
 
-((fails == 0)) && echo "cli-pinpad-e2e: all checks passed" || { echo "cli-pinpad-e2e: $fails check(s) FAILED"; exit 1; }
+finish

@@ -29,18 +29,9 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-fails=0
-ok() { echo "cli-e2e: ok: $*"; }
-fail() { echo "cli-e2e: FAIL: $*"; fails=$((fails + 1)); }
-# check NAME FILE PATTERN...: every fixed-string pattern occurs in FILE.
-check() {
-	local name=$1 file=$2 p
-	shift 2
-	for p in "$@"; do
-		grep -qF -- "$p" "$file" || { fail "$name: no '$p' in:"; sed 's/^/    /' "$file"; return; }
-	done
-	ok "$name"
-}
+e2e_name=cli-e2e
+# shellcheck source=cmd/pcsc11/e2e_lib.sh
+. cmd/pcsc11/e2e_lib.sh
 # run_cli OUT WANT_STATUS ARGS...: run the CLI, stdout to OUT, check its exit status.
 run_cli() {
 	local out=$1 want=$2 rc=0
@@ -151,8 +142,4 @@ if command -v pkcs11-tool >/dev/null && [[ -f $lib ]]; then
 	fi
 fi
 
-if ((fails > 0)); then
-	echo "cli-e2e: $fails check(s) FAILED"
-	exit 1
-fi
-echo "cli-e2e: all checks passed"
+finish
