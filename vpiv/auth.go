@@ -25,11 +25,7 @@ const (
 // generalAuthenticate implements GENERAL AUTHENTICATE (SP 800-73-4 Part 2 §3.2.4):
 // 00 87 <alg> <key>, data 7C { ... }.
 func (c *Card) generalAuthenticate(cmd apdu.Command, justVerified bool) ([]byte, uint16) {
-	tmpl, rest, err := apdu.ParseTLV(cmd.Data)
-	if err != nil || len(rest) != 0 || tmpl.Tag != 0x7C {
-		return nil, apdu.SWIncorrectData
-	}
-	el, ok := elements(tmpl.Value)
+	el, ok := templateElements(cmd.Data, 0x7C)
 	if !ok {
 		return nil, apdu.SWIncorrectData
 	}

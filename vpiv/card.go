@@ -145,22 +145,19 @@ func (c *Card) PowerOn() {
 }
 
 // PowerOff powers the card down: every security status is lost.
-func (c *Card) PowerOff() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.clearVolatile()
-	c.resetGen++
-	c.poweredOn = false
-	c.abortTouch()
-}
+func (c *Card) PowerOff() { c.interrupt(false) }
 
 // Reset is a warm reset: every security status is lost, no application is selected.
-func (c *Card) Reset() {
+func (c *Card) Reset() { c.interrupt(true) }
+
+// interrupt is a power-off or a reset: the volatile state is lost, a new reset
+// generation begins and a command waiting for a touch is abandoned.
+func (c *Card) interrupt(poweredOn bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.clearVolatile()
 	c.resetGen++
-	c.poweredOn = true
+	c.poweredOn = poweredOn
 	c.abortTouch()
 }
 

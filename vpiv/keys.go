@@ -254,6 +254,16 @@ func policyArgs(ref byte, aa, ab []byte, hasAA, hasAB bool) (pp, tp byte, ok boo
 	return pp, tp, true
 }
 
+// templateElements parses b as exactly one template of the given tag and returns its
+// elements.
+func templateElements(b []byte, tag uint32) (map[uint32][]byte, bool) {
+	t, rest, err := apdu.ParseTLV(b)
+	if err != nil || len(rest) != 0 || t.Tag != tag {
+		return nil, false
+	}
+	return elements(t.Value)
+}
+
 // elements maps a TLV sequence by tag; a repeated tag is malformed.
 func elements(b []byte) (map[uint32][]byte, bool) {
 	list, err := apdu.ParseAll(b)
@@ -279,11 +289,7 @@ func (c *Card) generate(cmd apdu.Command) ([]byte, uint16) {
 	if !c.mgmtAuth {
 		return nil, apdu.SWSecurityNotSatisfied
 	}
-	tmpl, rest, err := apdu.ParseTLV(cmd.Data)
-	if err != nil || len(rest) != 0 || tmpl.Tag != 0xAC {
-		return nil, apdu.SWIncorrectData
-	}
-	el, ok := elements(tmpl.Value)
+	el, ok := templateElements(cmd.Data, 0xAC)
 	if !ok {
 		return nil, apdu.SWIncorrectData
 	}
