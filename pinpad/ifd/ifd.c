@@ -393,6 +393,36 @@ static RESPONSECODE local_sw(PUCHAR RxBuffer, PDWORD RxLength, unsigned char sw1
 	return IFD_SUCCESS;
 }
 
+/* Send msg to the card side of reader Lun and copy its answer (at least a status word)
+ * to rx: the one exchange of both APDUs and PIN requests. A short answer drops the
+ * card (what says why). */
+static RESPONSECODE forward(DWORD Lun, const unsigned char *msg, size_t len, unsigned char *rx, size_t rxcap,
+			    LPDWORD written, const char *what)
+{
+	RESPONSECODE rc = IFD_COMMUNICATION_ERROR;
+	unsigned char *resp = NULL;
+	size_t n = 0;
+	pthread_mutex_lock(&mu);
+	struct reader *r = find(Lun);
+	if (r == NULL || exchange(r, msg, len, &resp, &n, APDU_TIMEOUT_MS) != 0)
+		goto out;
+	if (n < 2) {
+		drop_card(r, what);
+		goto out;
+	}
+	if (n > rxcap) {
+		rc = IFD_ERROR_INSUFFICIENT_BUFFER;
+		goto out;
+	}
+	memcpy(rx, resp, n);
+	*written = (DWORD)n;
+	rc = IFD_SUCCESS;
+out:
+	pthread_mutex_unlock(&mu);
+	free(resp);
+	return rc;
+}
+
 RESPONSECODE IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER SendPci, PUCHAR TxBuffer, DWORD TxLength,
 			       PUCHAR RxBuffer, PDWORD RxLength, PSCARD_IO_HEADER RecvPci)
 {
@@ -412,29 +442,9 @@ RESPONSECODE IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER SendPci, PUCHAR TxBuff
 	if (TxBuffer[0] == WIRE_MSG_VERIFY || TxBuffer[0] == WIRE_MSG_MODIFY)
 		return local_sw(RxBuffer, RxLength, 0x6E, 0x00);
 
-	RESPONSECODE rc = IFD_COMMUNICATION_ERROR;
-	unsigned char *resp = NULL;
-	size_t n = 0;
-	pthread_mutex_lock(&mu);
-	struct reader *r = find(Lun);
-	if (r == NULL || exchange(r, TxBuffer, TxLength, &resp, &n, APDU_TIMEOUT_MS) != 0)
-		goto out;
-	if (n < 2) {
-		drop_card(r, "short response");
-		goto out;
-	}
-	if (n > *RxLength) {
-		rc = IFD_ERROR_INSUFFICIENT_BUFFER;
-		goto out;
-	}
-	memcpy(RxBuffer, resp, n);
-	*RxLength = (DWORD)n;
-	rc = IFD_SUCCESS;
-out:
-	pthread_mutex_unlock(&mu);
-	free(resp);
-	if (rc != IFD_SUCCESS)
-		*RxLength = 0;
+	DWORD got = 0;
+	RESPONSECODE rc = forward(Lun, TxBuffer, TxLength, RxBuffer, *RxLength, &got, "short response");
+	*RxLength = rc == IFD_SUCCESS ? got : 0;
 	return rc;
 }
 
@@ -442,37 +452,17 @@ out:
 static RESPONSECODE pin_request(DWORD Lun, unsigned char kind, const unsigned char *tx, size_t txlen,
 				unsigned char *rx, size_t rxcap, LPDWORD written)
 {
-	RESPONSECODE rc = IFD_COMMUNICATION_ERROR;
-	unsigned char *msg = NULL, *resp = NULL;
-	size_t n = 0;
 	if (p10_check_pin_request(tx, txlen, kind == WIRE_MSG_MODIFY) != P10_OK)
 		return IFD_NOT_SUPPORTED; /* what the CCID driver answers to a malformed structure */
 	if (rx == NULL)
 		return IFD_ERROR_INSUFFICIENT_BUFFER;
-	msg = malloc(txlen + 1);
+	unsigned char *msg = malloc(txlen + 1);
 	if (msg == NULL)
 		return IFD_COMMUNICATION_ERROR;
 	msg[0] = kind;
 	memcpy(msg + 1, tx, txlen);
-	pthread_mutex_lock(&mu);
-	struct reader *r = find(Lun);
-	if (r == NULL || exchange(r, msg, txlen + 1, &resp, &n, APDU_TIMEOUT_MS) != 0)
-		goto out;
-	if (n < 2) {
-		drop_card(r, "short PIN answer");
-		goto out;
-	}
-	if (n > rxcap) {
-		rc = IFD_ERROR_INSUFFICIENT_BUFFER;
-		goto out;
-	}
-	memcpy(rx, resp, n);
-	*written = (DWORD)n;
-	rc = IFD_SUCCESS;
-out:
-	pthread_mutex_unlock(&mu);
+	RESPONSECODE rc = forward(Lun, msg, txlen + 1, rx, rxcap, written, "short PIN answer");
 	free(msg);
-	free(resp);
 	return rc;
 }
 
