@@ -71,8 +71,9 @@ const (
 	OpECDH                    // input: the peer's public point (uncompressed, or 32-byte X25519 u); output: the shared secret
 )
 
-// Token is a card as the module sees it. Calls may block on the card; the slot's
-// manager serializes them per token. All errors should be (or wrap) *Error so the
+// Token is a card as the module sees it. Calls may block on the card, and may come
+// from several threads at once: each driver serializes its own calls (the manager
+// does not; see Manager.Token). All errors should be (or wrap) *Error so the
 // module can answer the right CKR_ code.
 type Token interface {
 	Info() (TokenInfo, error)

@@ -91,7 +91,7 @@ func (t *Token) startHold() {
 
 // releaseHold ends the hold of generation gen if it is still the open one: a release
 // or time limit that comes after its operation, or after a newer login, does nothing.
-// It never waits for the card: the module calls it under its library lock when an
+// It never waits for the card: the module may call it under its library lock when an
 // operation ends, and a busy card's call ends the hold when it returns (unlock).
 func (t *Token) releaseHold(gen uint64) {
 	t.releaseGen.Store(gen)
