@@ -100,11 +100,7 @@ func (t *Token) createCert(tmpl slot.Attributes) (string, error) {
 			return "", tmplErr(ck.CKR_TEMPLATE_INCONSISTENT, "template attribute differs from the certificate")
 		}
 	}
-	id, err := idFrom(tmpl, nil)
-	if err != nil {
-		return "", err
-	}
-	s, err := slotForID(id, true)
+	s, err := slotFrom(tmpl, nil, true)
 	if err != nil {
 		return "", err
 	}
@@ -173,11 +169,7 @@ func (t *Token) importKey(tmpl slot.Attributes) (string, error) {
 		// IMPORT KEY is a Yubico instruction; a standard PIV card has none.
 		return "", slot.NewError(ck.CKR_FUNCTION_NOT_SUPPORTED, "piv: this card cannot import private keys (no IMPORT KEY)", nil)
 	}
-	id, err := idFrom(tmpl, nil)
-	if err != nil {
-		return "", err
-	}
-	s, err := slotForID(id, false)
+	s, err := slotFrom(tmpl, nil, false)
 	if err != nil {
 		return "", err
 	}

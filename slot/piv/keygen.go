@@ -133,11 +133,7 @@ func (t *Token) checkKeyGen(mech ck.ULong, pub, priv slot.Attributes) (alg byte,
 			return 0, s, 0, 0, tmplErr(ck.CKR_TEMPLATE_INCONSISTENT, "CKA_KEY_TYPE does not match the mechanism")
 		}
 	}
-	id, err := idFrom(pub, priv)
-	if err != nil {
-		return
-	}
-	if s, err = slotForID(id, false); err != nil {
+	if s, err = slotFrom(pub, priv, false); err != nil {
 		return
 	}
 	if alg, err = t.keyGenAlg(keyType, pub, priv); err != nil {

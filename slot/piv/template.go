@@ -90,14 +90,16 @@ func mustBe(a slot.Attributes, typ ck.ULong, want bool, why string) error {
 	return nil
 }
 
-// slotForID maps CKA_ID to a key slot: one byte, 01..18 for keys (9A, 9C, 9D, 9E,
-// 82..95); certificates may also name 19 (F9, the attestation certificate).
-func slotForID(id []byte, allowAttest bool) (keySlot, error) {
+// slotFrom maps CKA_ID (idFrom a and b) to a key slot: one byte, 01..18 for keys (9A,
+// 9C, 9D, 9E, 82..95); certificates may also name 19 (F9, the attestation certificate).
+func slotFrom(a, b slot.Attributes, allowAttest bool) (keySlot, error) {
+	id, err := idFrom(a, b)
+	if err != nil {
+		return keySlot{}, err
+	}
 	if len(id) == 1 {
-		for _, s := range slots {
-			if s.id == id[0] && (s.ref != 0xF9 || allowAttest) {
-				return s, nil
-			}
+		if s, ok := slotByID(id[0]); ok && (s.ref != 0xF9 || allowAttest) {
+			return s, nil
 		}
 	}
 	return keySlot{}, tmplErr(ck.CKR_ATTRIBUTE_VALUE_INVALID, "CKA_ID must name a PIV key slot: 01-04 for 9A/9C/9D/9E, 05-18 for 82-95")
