@@ -184,7 +184,7 @@ func (t *Token) keyGenAlg(keyType ck.ULong, pub, priv slot.Attributes) (byte, er
 			}
 		}
 	}
-	params, err := ecParamsFrom(pub, priv)
+	params, err := bytesFrom(pub, priv, ck.CKA_EC_PARAMS, "CKA_EC_PARAMS")
 	if err != nil {
 		return 0, err
 	}

@@ -90,10 +90,11 @@ func mustBe(a slot.Attributes, typ ck.ULong, want bool, why string) error {
 	return nil
 }
 
-// slotFrom maps CKA_ID (idFrom a and b) to a key slot: one byte, 01..18 for keys (9A,
-// 9C, 9D, 9E, 82..95); certificates may also name 19 (F9, the attestation certificate).
+// slotFrom maps CKA_ID (from a or b: bytesFrom) to a key slot: one byte, 01..18 for
+// keys (9A, 9C, 9D, 9E, 82..95); certificates may also name 19 (F9, the attestation
+// certificate).
 func slotFrom(a, b slot.Attributes, allowAttest bool) (keySlot, error) {
-	id, err := idFrom(a, b)
+	id, err := bytesFrom(a, b, ck.CKA_ID, "CKA_ID (the PIV slot)")
 	if err != nil {
 		return keySlot{}, err
 	}
@@ -103,31 +104,6 @@ func slotFrom(a, b slot.Attributes, allowAttest bool) (keySlot, error) {
 		}
 	}
 	return keySlot{}, tmplErr(ck.CKR_ATTRIBUTE_VALUE_INVALID, "CKA_ID must name a PIV key slot: 01-04 for 9A/9C/9D/9E, 05-18 for 82-95")
-}
-
-// idFrom reads CKA_ID from one or two templates: required in at least one, equal when
-// in both.
-func idFrom(a, b slot.Attributes) ([]byte, error) {
-	x, okA, err := a.Bytes(ck.CKA_ID)
-	if err != nil {
-		return nil, err
-	}
-	var y []byte
-	okB := false
-	if b != nil {
-		if y, okB, err = b.Bytes(ck.CKA_ID); err != nil {
-			return nil, err
-		}
-	}
-	switch {
-	case okA && okB && !bytes.Equal(x, y):
-		return nil, tmplErr(ck.CKR_TEMPLATE_INCONSISTENT, "CKA_ID differs between the public and private templates")
-	case okA:
-		return x, nil
-	case okB:
-		return y, nil
-	}
-	return nil, tmplErr(ck.CKR_TEMPLATE_INCOMPLETE, "CKA_ID is needed to choose the PIV slot")
 }
 
 // curveFromParams maps CKA_EC_PARAMS to a PIV algorithm: the DER OID (or, as v3.0
@@ -159,26 +135,26 @@ func curveFromParams(p []byte) (byte, error) {
 	return 0, tmplErr(ck.CKR_ATTRIBUTE_VALUE_INVALID, fmt.Sprintf("CKA_EC_PARAMS is not a curve OID or name (% x)", p[:min(len(p), 24)]))
 }
 
-// ecParamsFrom reads CKA_EC_PARAMS from the templates (required in at least one,
-// equal when in both).
-func ecParamsFrom(a, b slot.Attributes) ([]byte, error) {
-	x, okA, err := a.Bytes(ck.CKA_EC_PARAMS)
+// bytesFrom reads attribute typ (named name) from the public and private templates
+// (b may be nil): required in at least one, equal when in both.
+func bytesFrom(a, b slot.Attributes, typ ck.ULong, name string) ([]byte, error) {
+	x, okA, err := a.Bytes(typ)
 	if err != nil {
 		return nil, err
 	}
-	y, okB, err := b.Bytes(ck.CKA_EC_PARAMS)
+	y, okB, err := b.Bytes(typ)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case okA && okB && !bytes.Equal(x, y):
-		return nil, tmplErr(ck.CKR_TEMPLATE_INCONSISTENT, "CKA_EC_PARAMS differs between the templates")
+		return nil, tmplErr(ck.CKR_TEMPLATE_INCONSISTENT, name+" differs between the public and private templates")
 	case okA:
 		return x, nil
 	case okB:
 		return y, nil
 	}
-	return nil, tmplErr(ck.CKR_TEMPLATE_INCOMPLETE, "CKA_EC_PARAMS is needed")
+	return nil, tmplErr(ck.CKR_TEMPLATE_INCOMPLETE, name+" is needed")
 }
 
 // policyValue reads a Yubico policy attribute: CK_ULONG, or one byte as some ykcs11
