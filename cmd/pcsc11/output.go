@@ -18,6 +18,22 @@ func (a *app) writeJSON(v any) error {
 	return enc.Encode(v)
 }
 
+// writeList writes the listing of readers or slots: {"key": list} with --json, else
+// as print does; an empty list is exit 3 (no reader).
+func writeList[T any](a *app, asJSON bool, key string, list []T, print func([]T)) error {
+	if asJSON {
+		if err := a.writeJSON(map[string]any{key: list}); err != nil {
+			return err
+		}
+	} else {
+		print(list)
+	}
+	if len(list) == 0 {
+		return errNoReaders()
+	}
+	return nil
+}
+
 func jsonFlag(fs *flag.FlagSet) *bool {
 	return fs.Bool("json", false, "JSON output")
 }

@@ -117,6 +117,7 @@ type persoFlags struct {
 	slot                                 slotFlag
 	pinFile, newPINFile, pukFile, soFile string
 	id                                   string
+	keyID                                []byte // --id decoded (by parsePerso, withID)
 }
 
 func (p *persoFlags) register(fs *flag.FlagSet, withID bool) {
@@ -207,6 +208,12 @@ func (a *app) parsePerso(c *command, args []string, withID bool, extra func(fs *
 	}
 	if err := a.parse(c, fs, args); err != nil {
 		return nil, nil, err
+	}
+	if withID {
+		var err error
+		if p.keyID, err = p.cardID(); err != nil {
+			return nil, nil, err
+		}
 	}
 	return p, fs, nil
 }
@@ -372,10 +379,7 @@ func runKeygen(a *app, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	id, err := p.cardID()
-	if err != nil {
-		return err
-	}
+	id := p.keyID
 	kt, ok := keyTypes[typ]
 	if !ok || fs.NArg() > 0 {
 		return usageErr("--type must be one of rsa1024 rsa2048 rsa3072 rsa4096 p256 p384 ed25519 x25519")
@@ -440,10 +444,7 @@ func runImport(a *app, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	id, err := p.cardID()
-	if err != nil {
-		return err
-	}
+	id := p.keyID
 	if fs.NArg() != 1 {
 		return usageErr("usage: pcsc11 %s", c.usage)
 	}
@@ -493,10 +494,7 @@ func runDelete(a *app, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	id, err := p.cardID()
-	if err != nil {
-		return err
-	}
+	id := p.keyID
 	if fs.NArg() > 0 || (onlyCert && onlyKey) {
 		return usageErr("usage: pcsc11 %s", c.usage)
 	}
@@ -531,10 +529,7 @@ func runAttest(a *app, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	id, err := p.cardID()
-	if err != nil {
-		return err
-	}
+	id := p.keyID
 	if fs.NArg() > 0 {
 		return usageErr("usage: pcsc11 %s", c.usage)
 	}

@@ -83,17 +83,7 @@ func runReaders(a *app, c *command, args []string) error {
 	for _, st := range states {
 		out = append(out, a.describeReader(b, st))
 	}
-	if *asJSON {
-		if err := a.writeJSON(map[string]any{"readers": out}); err != nil {
-			return err
-		}
-	} else {
-		a.printReaders(out)
-	}
-	if len(out) == 0 {
-		return errNoReaders()
-	}
-	return nil
+	return writeList(a, *asJSON, "readers", out, a.printReaders)
 }
 
 // describeReader reads one reader's features. A reader that refuses, or answers

@@ -85,15 +85,8 @@ func runSlots(a *app, c *command, args []string) error {
 			}
 			out = append(out, s)
 		}
-		if *asJSON {
-			if err := a.writeJSON(map[string]any{"slots": out}); err != nil {
-				return err
-			}
-		} else {
-			a.printSlots(out)
-		}
-		if len(out) == 0 {
-			return errNoReaders()
+		if err := writeList(a, *asJSON, "slots", out, a.printSlots); err != nil {
+			return err
 		}
 		if failed > 0 {
 			return fmt.Errorf("%d card(s) could not be read", failed)
