@@ -226,3 +226,18 @@ func (a *app) connect() (reader.Backend, error) {
 func errNoReaders() error {
 	return noReaderErr(errors.New("no smart-card reader found (is it plugged in? pcsc_scan lists what pcscd sees)"))
 }
+
+// withManager runs f with a slot manager over PC/SC (exit 3 when pcscd is away).
+func (a *app) withManager(f func(b reader.Backend, m *slot.Manager) error) error {
+	b, err := a.connect()
+	if err != nil {
+		return err
+	}
+	if _, err := b.ListReaders(); err != nil {
+		b.Close()
+		return noReaderErr(fmt.Errorf("cannot list readers: %v", err))
+	}
+	m := slot.NewManager(b, a.driver)
+	defer m.Close() // closes b too
+	return f(b, m)
+}

@@ -193,22 +193,6 @@ func slotObjects(m *slot.Manager, id slot.ID) ([]objectJSON, error) {
 	return out, nil
 }
 
-func keyTypeName(k ck.ULong) string {
-	switch k {
-	case ck.CKK_RSA:
-		return "rsa"
-	case ck.CKK_EC:
-		return "ec"
-	case ck.CKK_EC_EDWARDS:
-		return "ec-edwards"
-	case ck.CKK_EC_MONTGOMERY:
-		return "ec-montgomery"
-	case ck.CKK_GENERIC_SECRET:
-		return "generic-secret"
-	}
-	return fmt.Sprintf("0x%x", uint64(k))
-}
-
 func (a *app) printObjects(m *slot.Manager, ids []slot.ID, objs []objectJSON, errs []slotErrorJSON) {
 	w := a.stdout
 	for _, id := range ids {

@@ -108,3 +108,19 @@ func oneLine(s string) string {
 
 // jsonLineEncoder writes compact JSON, one value per line.
 func jsonLineEncoder(w io.Writer) *json.Encoder { return json.NewEncoder(w) }
+
+func keyTypeName(k ck.ULong) string {
+	switch k {
+	case ck.CKK_RSA:
+		return "rsa"
+	case ck.CKK_EC:
+		return "ec"
+	case ck.CKK_EC_EDWARDS:
+		return "ec-edwards"
+	case ck.CKK_EC_MONTGOMERY:
+		return "ec-montgomery"
+	case ck.CKK_GENERIC_SECRET:
+		return "generic-secret"
+	}
+	return fmt.Sprintf("0x%x", uint64(k))
+}

@@ -50,21 +50,6 @@ type tokenJSON struct {
 	URI          string   `json:"uri"`
 }
 
-// withManager runs f with a slot manager over PC/SC (exit 3 when pcscd is away).
-func (a *app) withManager(f func(b reader.Backend, m *slot.Manager) error) error {
-	b, err := a.connect()
-	if err != nil {
-		return err
-	}
-	if _, err := b.ListReaders(); err != nil {
-		b.Close()
-		return noReaderErr(fmt.Errorf("cannot list readers: %v", err))
-	}
-	m := slot.NewManager(b, a.driver)
-	defer m.Close() // closes b too
-	return f(b, m)
-}
-
 func runSlots(a *app, c *command, args []string) error {
 	fs := a.flags(c)
 	asJSON := jsonFlag(fs)
