@@ -70,7 +70,7 @@ func Parse(path string, data []byte) ([]Entry, error) {
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		k, known := ByName(name)
 		if !known {
-			return fail("unknown setting %q (known: %s)", printable(name), names())
+			return fail("unknown setting %q (known: %s)", shortened(name), names())
 		}
 		if prev, dup := seen[name]; dup {
 			return fail("%s already set on line %d", name, prev)
@@ -86,8 +86,8 @@ func Parse(path string, data []byte) ([]Entry, error) {
 	return entries, nil
 }
 
-// printable shortens and quotes-safe a name for an error message.
-func printable(s string) string {
+// shortened cuts a name to 40 bytes for an error message (which quotes it with %q).
+func shortened(s string) string {
 	if len(s) > 40 {
 		s = s[:40] + "…"
 	}
