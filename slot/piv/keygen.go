@@ -204,8 +204,6 @@ func (t *Token) keyGenAlg(keyType ck.ULong, pub, priv slot.Attributes) (byte, er
 	return alg, nil
 }
 
-func keyTypeOf(alg byte) ck.ULong { return keyType(alg) }
-
 // rsaAlg maps a modulus size to the PIV algorithm the card can make.
 func (t *Token) rsaAlg(bits int) (byte, error) {
 	switch bits {

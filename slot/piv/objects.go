@@ -453,7 +453,7 @@ func commonKeyAttrs(k *keyInfo, label string) slot.Attributes {
 		ck.CKA_MODIFIABLE:      false,
 		ck.CKA_LABEL:           label + k.slot.name,
 		ck.CKA_ID:              []byte{k.slot.id},
-		ck.CKA_KEY_TYPE:        keyType(k.alg),
+		ck.CKA_KEY_TYPE:        keyTypeOf(k.alg),
 		ck.CKA_LOCAL:           k.local(),
 		ck.CKA_SUBJECT:         []byte{},
 		ck.CKA_DERIVE:          false,
@@ -569,7 +569,8 @@ func (k *keyInfo) alwaysAuth() bool {
 	return k.slot.always
 }
 
-func keyType(alg byte) ck.ULong {
+// keyTypeOf is the CKK_ of a PIV algorithm.
+func keyTypeOf(alg byte) ck.ULong {
 	switch alg {
 	case algP256, algP384:
 		return ck.CKK_EC
