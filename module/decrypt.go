@@ -12,12 +12,11 @@ import (
 // decryptOp is the family of C_DecryptInit..C_Decrypt/C_DecryptFinal: the card does
 // raw RSA, the module removes PKCS#1 v1.5 or OAEP padding.
 type decryptOp struct {
-	mech       ck.ULong
-	key        string
-	k          int // modulus bytes
-	oaep       *oaepParams
-	buf        []byte
-	alwaysAuth bool // the key has CKA_ALWAYS_AUTHENTICATE
+	mech ck.ULong
+	key  string
+	k    int // modulus bytes
+	oaep *oaepParams
+	buf  []byte
 }
 
 func (op *decryptOp) wipe() {
@@ -28,13 +27,6 @@ func (op *decryptOp) wipe() {
 // size: before the card has answered, the modulus size is an upper bound of the
 // plaintext's length (spec 5.2 allows it); the engine keeps the exact result.
 func (op *decryptOp) size() (int, bool) { return op.k, false }
-
-func (op *decryptOp) contextLoginKey() string {
-	if op.alwaysAuth {
-		return op.key
-	}
-	return ""
-}
 
 type oaepParams struct {
 	hash, mgf crypto.Hash
@@ -57,42 +49,35 @@ func parseOAEP(mech Mechanism) (*oaepParams, ck.ULong) {
 
 // DecryptInit is C_DecryptInit (spec 5.9.1).
 func (l *Library) DecryptInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
-	return l.initOp(h, OpDecrypt, func(ts *tokenState) (family, ck.ULong) { return l.newDecryptOp(ts, mech, key) })
+	return l.initOp(h, OpDecrypt, func(ts *tokenState) (family, *contextAuth, ck.ULong) { return l.newDecryptOp(ts, mech, key) })
 }
 
-func (l *Library) newDecryptOp(ts *tokenState, mech Mechanism, key ck.ULong) (*decryptOp, ck.ULong) {
-	obj, rv := l.keyObject(ts, key)
+func (l *Library) newDecryptOp(ts *tokenState, mech Mechanism, key ck.ULong) (*decryptOp, *contextAuth, ck.ULong) {
+	obj, auth, rv := l.usableKey(ts, key, mech.Type, ck.CKF_DECRYPT)
 	if rv != ck.CKR_OK {
-		return nil, rv
+		return nil, nil, rv
 	}
 	a := obj.Attrs
-	if class, _ := a[ck.CKA_CLASS].(ck.ULong); class != ck.CKO_PRIVATE_KEY {
-		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
-	}
-	if d, _ := a[ck.CKA_DECRYPT].(bool); !d {
-		return nil, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
-	}
-	if !slices.Contains(rsaCryptMechs, mech.Type) || !mechanismAllowed(ts, a, mech.Type, ck.CKF_DECRYPT) {
-		return nil, ck.CKR_MECHANISM_INVALID
+	if !slices.Contains(rsaCryptMechs, mech.Type) {
+		return nil, nil, ck.CKR_MECHANISM_INVALID
 	}
 	if kt, _ := a[ck.CKA_KEY_TYPE].(ck.ULong); kt != ck.CKK_RSA {
-		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
+		return nil, nil, ck.CKR_KEY_TYPE_INCONSISTENT
 	}
 	bits, k := rsaModulus(a)
 	if bits < 512 {
-		return nil, ck.CKR_KEY_SIZE_RANGE
+		return nil, nil, ck.CKR_KEY_SIZE_RANGE
 	}
 	op := &decryptOp{mech: mech.Type, key: obj.Key, k: k}
-	op.alwaysAuth, _ = a[ck.CKA_ALWAYS_AUTHENTICATE].(bool)
 	if mech.Type == ck.CKM_RSA_PKCS_OAEP {
 		if op.oaep, rv = parseOAEP(mech); rv != ck.CKR_OK {
-			return nil, rv
+			return nil, nil, rv
 		}
 		if k < 2*op.oaep.hash.Size()+2 {
-			return nil, ck.CKR_KEY_SIZE_RANGE
+			return nil, nil, ck.CKR_KEY_SIZE_RANGE
 		}
 	}
-	return op, ck.CKR_OK
+	return op, auth, ck.CKR_OK
 }
 
 // Decrypt is C_Decrypt (spec 5.9.2; the rules are the engine's, operation.go). Before

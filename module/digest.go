@@ -11,14 +11,14 @@ type digestOp struct{ h hash.Hash }
 
 // DigestInit is C_DigestInit (spec 5.12.1).
 func (l *Library) DigestInit(h ck.ULong, mech Mechanism) ck.ULong {
-	return l.initOp(h, OpDigest, func(*tokenState) (family, ck.ULong) {
+	return l.initOp(h, OpDigest, func(*tokenState) (family, *contextAuth, ck.ULong) {
 		if !isDigestMech(mech.Type) {
-			return nil, ck.CKR_MECHANISM_INVALID
+			return nil, nil, ck.CKR_MECHANISM_INVALID
 		}
 		if len(mech.Param) != 0 {
-			return nil, ck.CKR_MECHANISM_PARAM_INVALID
+			return nil, nil, ck.CKR_MECHANISM_PARAM_INVALID
 		}
-		return &digestOp{h: hashOfMech(mech.Type).New()}, ck.CKR_OK
+		return &digestOp{h: hashOfMech(mech.Type).New()}, nil, ck.CKR_OK
 	})
 }
 

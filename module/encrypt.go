@@ -20,37 +20,29 @@ type encryptOp struct {
 
 // EncryptInit is C_EncryptInit (spec 5.8.1) for RSA public-key encryption.
 func (l *Library) EncryptInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
-	return l.initOp(h, OpEncrypt, func(ts *tokenState) (family, ck.ULong) { return l.newEncryptOp(ts, mech, key) })
+	return l.initOp(h, OpEncrypt, func(ts *tokenState) (family, *contextAuth, ck.ULong) { return l.newEncryptOp(ts, mech, key) })
 }
 
-func (l *Library) newEncryptOp(ts *tokenState, mech Mechanism, key ck.ULong) (*encryptOp, ck.ULong) {
-	obj, rv := l.keyObject(ts, key)
+func (l *Library) newEncryptOp(ts *tokenState, mech Mechanism, key ck.ULong) (*encryptOp, *contextAuth, ck.ULong) {
+	obj, _, rv := l.usableKey(ts, key, mech.Type, ck.CKF_ENCRYPT)
 	if rv != ck.CKR_OK {
-		return nil, rv
+		return nil, nil, rv
 	}
-	a := obj.Attrs
-	class, _ := a[ck.CKA_CLASS].(ck.ULong)
-	if class != ck.CKO_PUBLIC_KEY && class != ck.CKO_PRIVATE_KEY {
-		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
+	if !slices.Contains(rsaCryptMechs, mech.Type) {
+		return nil, nil, ck.CKR_MECHANISM_INVALID
 	}
-	if e, ok := a[ck.CKA_ENCRYPT].(bool); class == ck.CKO_PUBLIC_KEY && ok && !e {
-		return nil, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
-	}
-	if !slices.Contains(rsaCryptMechs, mech.Type) || !mechanismAllowed(ts, a, mech.Type, ck.CKF_ENCRYPT) {
-		return nil, ck.CKR_MECHANISM_INVALID
-	}
-	pk, ok := publicKey(a)
+	pk, ok := publicKey(obj.Attrs)
 	pub, isRSA := pk.(*rsa.PublicKey)
 	if !ok || !isRSA {
-		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
+		return nil, nil, ck.CKR_KEY_TYPE_INCONSISTENT
 	}
 	op := &encryptOp{mech: mech.Type, pub: pub, k: pub.Size()}
 	if mech.Type == ck.CKM_RSA_PKCS_OAEP {
 		if op.oaep, rv = parseOAEP(mech); rv != ck.CKR_OK {
-			return nil, rv
+			return nil, nil, rv
 		}
 	}
-	return op, ck.CKR_OK
+	return op, nil, ck.CKR_OK
 }
 
 // Encrypt is C_Encrypt (spec 5.8.2; the rules are the engine's, operation.go).

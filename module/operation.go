@@ -1,6 +1,9 @@
 package module
 
-import "github.com/pcsc11/pcsc11/ck"
+import (
+	"github.com/pcsc11/pcsc11/ck"
+	"github.com/pcsc11/pcsc11/slot"
+)
 
 // The operation engine: the rules every operation family follows, written once. A
 // family (signOp, verifyOp, encryptOp, decryptOp, digestOp) says only what it does with
@@ -65,10 +68,6 @@ type messageFamily interface {
 	fresh() family
 }
 
-// contextLoginKey is offered by the families whose key may have
-// CKA_ALWAYS_AUTHENTICATE: the key's name when it has, else "".
-type contextLoginKey interface{ contextLoginKey() string }
-
 // contextAuth is the context-specific login a CKA_ALWAYS_AUTHENTICATE key needs
 // before each use (spec 4.9 and 5.6.6 C_Login with CKU_CONTEXT_SPECIFIC).
 type contextAuth struct {
@@ -94,13 +93,6 @@ func (a *contextAuth) wipe() {
 		a.hold.wipe()
 		a.authed, a.hold = false, nil
 	}
-}
-
-func newContextAuth(f family) *contextAuth {
-	if k, ok := f.(contextLoginKey); ok && k.contextLoginKey() != "" {
-		return &contextAuth{key: k.contextLoginKey()}
-	}
-	return nil
 }
 
 // activeOp is an operation in progress: its family and what the rules track of it.
@@ -159,15 +151,15 @@ func (l *Library) AfterCall(h ck.ULong, op Op, rv ck.ULong) {
 }
 
 // initOp is every C_xInit of the five families: prepare checks the mechanism and key
-// and makes the family.
-func (l *Library) initOp(h ck.ULong, kind Op, prepare func(ts *tokenState) (family, ck.ULong)) ck.ULong {
+// and makes the family, with the context-specific login its key needs (usableKey).
+func (l *Library) initOp(h ck.ULong, kind Op, prepare func(ts *tokenState) (family, *contextAuth, ck.ULong)) ck.ULong {
 	return l.withSession(h, func(s *session, ts *tokenState) ck.ULong {
 		if s.ops[kind] != nil {
 			return ck.CKR_OPERATION_ACTIVE
 		}
-		f, rv := prepare(ts)
+		f, auth, rv := prepare(ts)
 		if rv == ck.CKR_OK {
-			s.ops[kind] = &activeOp{family: f, auth: newContextAuth(f)}
+			s.ops[kind] = &activeOp{family: f, auth: auth}
 		}
 		return rv
 	})
@@ -310,4 +302,49 @@ func (s *session) contextAuths() []*contextAuth {
 type OutBuf struct {
 	Nil bool
 	Buf []byte
+}
+
+// usableKey is the key object of handle key, checked for use with mechanism mech by the
+// function of usage: CKF_SIGN, CKF_VERIFY, CKF_ENCRYPT or CKF_DECRYPT (l.mu held).
+// Signing and decryption are the card's, with a private key whose CKA_SIGN or
+// CKA_DECRYPT is true; verification and encryption are done in software with the
+// public half, so a public key or a private key object serves, and only a public key's
+// explicit CKA_VERIFY or CKA_ENCRYPT false forbids it. The mechanism must be the
+// card's for that function and in the key's CKA_ALLOWED_MECHANISMS, when it has them.
+// auth is the context-specific login a CKA_ALWAYS_AUTHENTICATE key needs before each
+// use on the card, else nil.
+func (l *Library) usableKey(ts *tokenState, key, mech, usage ck.ULong) (obj slot.Object, auth *contextAuth, rv ck.ULong) {
+	if obj, rv = l.keyObject(ts, key); rv != ck.CKR_OK {
+		return obj, nil, rv
+	}
+	a := obj.Attrs
+	class, _ := a[ck.CKA_CLASS].(ck.ULong)
+	permitted, set := a[usageAttr[usage]].(bool)
+	onCard := usage == ck.CKF_SIGN || usage == ck.CKF_DECRYPT
+	switch {
+	case class != ck.CKO_PRIVATE_KEY && (onCard || class != ck.CKO_PUBLIC_KEY):
+		return obj, nil, ck.CKR_KEY_TYPE_INCONSISTENT
+	case onCard && !permitted, class == ck.CKO_PUBLIC_KEY && set && !permitted:
+		return obj, nil, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
+	case !mechanismAllowed(ts, a, mech, usage):
+		return obj, nil, ck.CKR_MECHANISM_INVALID
+	}
+	if always, _ := a[ck.CKA_ALWAYS_AUTHENTICATE].(bool); always && onCard {
+		auth = &contextAuth{key: obj.Key}
+	}
+	return obj, auth, ck.CKR_OK
+}
+
+// usageAttr is the key attribute that permits each function.
+var usageAttr = map[ck.ULong]ck.ULong{
+	ck.CKF_SIGN: ck.CKA_SIGN, ck.CKF_VERIFY: ck.CKA_VERIFY, ck.CKF_ENCRYPT: ck.CKA_ENCRYPT, ck.CKF_DECRYPT: ck.CKA_DECRYPT,
+}
+
+// keyObject is the key object of handle key (l.mu held).
+func (l *Library) keyObject(ts *tokenState, key ck.ULong) (slot.Object, ck.ULong) {
+	obj, rv := l.object(ts, key)
+	if rv == ck.CKR_OBJECT_HANDLE_INVALID {
+		rv = ck.CKR_KEY_HANDLE_INVALID
+	}
+	return obj, rv
 }

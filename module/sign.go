@@ -37,7 +37,6 @@ type signOp struct {
 	ecBits          int
 	pssHash, mgf    crypto.Hash
 	saltLen         int
-	alwaysAuth      bool // the key has CKA_ALWAYS_AUTHENTICATE
 }
 
 // fresh returns a new operation with op's mechanism and key and no data: one message
@@ -58,49 +57,20 @@ func (op *signOp) wipe() {
 
 func (op *signOp) size() (int, bool) { return op.sigLen, true }
 
-func (op *signOp) contextLoginKey() string {
-	if op.alwaysAuth {
-		return op.key
-	}
-	return ""
-}
-
 // SignInit is C_SignInit (spec 5.13.1).
 func (l *Library) SignInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
-	return l.initOp(h, OpSign, func(ts *tokenState) (family, ck.ULong) { return l.newSignOp(ts, mech, key) })
+	return l.initOp(h, OpSign, func(ts *tokenState) (family, *contextAuth, ck.ULong) { return l.newSignOp(ts, mech, key) })
 }
 
 // newSignOp checks key and mechanism against each other and the token, and prepares
 // the operation (l.mu held).
-func (l *Library) newSignOp(ts *tokenState, mech Mechanism, key ck.ULong) (*signOp, ck.ULong) {
-	obj, rv := l.keyObject(ts, key)
+func (l *Library) newSignOp(ts *tokenState, mech Mechanism, key ck.ULong) (*signOp, *contextAuth, ck.ULong) {
+	obj, auth, rv := l.usableKey(ts, key, mech.Type, ck.CKF_SIGN)
 	if rv != ck.CKR_OK {
-		return nil, rv
+		return nil, nil, rv
 	}
-	a := obj.Attrs
-	if class, _ := a[ck.CKA_CLASS].(ck.ULong); class != ck.CKO_PRIVATE_KEY {
-		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
-	}
-	if canSign, _ := a[ck.CKA_SIGN].(bool); !canSign {
-		return nil, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
-	}
-	if !mechanismAllowed(ts, a, mech.Type, ck.CKF_SIGN) {
-		return nil, ck.CKR_MECHANISM_INVALID
-	}
-	op, rv := prepareOp(a, obj.Key, mech)
-	if op != nil {
-		op.alwaysAuth, _ = a[ck.CKA_ALWAYS_AUTHENTICATE].(bool)
-	}
-	return op, rv
-}
-
-// keyObject is the key object of handle key (l.mu held).
-func (l *Library) keyObject(ts *tokenState, key ck.ULong) (slot.Object, ck.ULong) {
-	obj, rv := l.object(ts, key)
-	if rv == ck.CKR_OBJECT_HANDLE_INVALID {
-		rv = ck.CKR_KEY_HANDLE_INVALID
-	}
-	return obj, rv
+	op, rv := prepareOp(obj.Attrs, obj.Key, mech)
+	return op, auth, rv
 }
 
 // prepareOp checks the mechanism against the key's type, size and the mechanism

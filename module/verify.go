@@ -20,35 +20,24 @@ type verifyOp struct {
 
 // VerifyInit is C_VerifyInit (spec 5.15.1).
 func (l *Library) VerifyInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
-	return l.initOp(h, OpVerify, func(ts *tokenState) (family, ck.ULong) { return l.newVerifyOp(ts, mech, key) })
+	return l.initOp(h, OpVerify, func(ts *tokenState) (family, *contextAuth, ck.ULong) { return l.newVerifyOp(ts, mech, key) })
 }
 
 // newVerifyOp checks key and mechanism for verification (l.mu held).
-func (l *Library) newVerifyOp(ts *tokenState, mech Mechanism, key ck.ULong) (*verifyOp, ck.ULong) {
-	obj, rv := l.keyObject(ts, key)
+func (l *Library) newVerifyOp(ts *tokenState, mech Mechanism, key ck.ULong) (*verifyOp, *contextAuth, ck.ULong) {
+	obj, _, rv := l.usableKey(ts, key, mech.Type, ck.CKF_VERIFY)
 	if rv != ck.CKR_OK {
-		return nil, rv
+		return nil, nil, rv
 	}
-	a := obj.Attrs
-	class, _ := a[ck.CKA_CLASS].(ck.ULong)
-	if class != ck.CKO_PUBLIC_KEY && class != ck.CKO_PRIVATE_KEY {
-		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
-	}
-	if v, ok := a[ck.CKA_VERIFY].(bool); class == ck.CKO_PUBLIC_KEY && ok && !v {
-		return nil, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
-	}
-	if !mechanismAllowed(ts, a, mech.Type, ck.CKF_VERIFY) {
-		return nil, ck.CKR_MECHANISM_INVALID
-	}
-	sop, rv := prepareOp(a, obj.Key, mech)
+	sop, rv := prepareOp(obj.Attrs, obj.Key, mech)
 	if rv != ck.CKR_OK {
-		return nil, rv
+		return nil, nil, rv
 	}
-	pub, ok := publicKey(a)
+	pub, ok := publicKey(obj.Attrs)
 	if !ok {
-		return nil, ck.CKR_KEY_TYPE_INCONSISTENT
+		return nil, nil, ck.CKR_KEY_TYPE_INCONSISTENT
 	}
-	return &verifyOp{signOp: *sop, pub: pub}, ck.CKR_OK
+	return &verifyOp{signOp: *sop, pub: pub}, nil, ck.CKR_OK
 }
 
 func (op *verifyOp) fresh() family {
