@@ -12,7 +12,7 @@ import (
 
 // MessageSignInit is C_MessageSignInit (spec 5.14.1).
 func (l *Library) MessageSignInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
-	return l.initMessages(h, OpMessageSign, func(ts *tokenState) (messageFamily, *contextAuth, ck.ULong) { return l.newSignOp(ts, mech, key) })
+	return l.initOp(h, OpMessageSign, func(ts *tokenState) (family, *contextAuth, ck.ULong) { return l.newSignOp(ts, mech, key) })
 }
 
 // SignMessage is C_SignMessage: one whole message, size-query convention; the
@@ -43,7 +43,7 @@ func (l *Library) MessageSignFinal(h ck.ULong) ck.ULong {
 
 // MessageVerifyInit is C_MessageVerifyInit (spec 5.16.1).
 func (l *Library) MessageVerifyInit(h ck.ULong, mech Mechanism, key ck.ULong) ck.ULong {
-	return l.initMessages(h, OpMessageVerify, func(ts *tokenState) (messageFamily, *contextAuth, ck.ULong) { return l.newVerifyOp(ts, mech, key) })
+	return l.initOp(h, OpMessageVerify, func(ts *tokenState) (family, *contextAuth, ck.ULong) { return l.newVerifyOp(ts, mech, key) })
 }
 
 // VerifyMessage is C_VerifyMessage.
@@ -66,20 +66,6 @@ func (l *Library) VerifyMessageNext(h ck.ULong, param, part, sig []byte) ck.ULon
 // MessageVerifyFinal is C_MessageVerifyFinal.
 func (l *Library) MessageVerifyFinal(h ck.ULong) ck.ULong {
 	return l.endMessages(h, OpMessageVerify)
-}
-
-// initMessages starts the message-based process of kind on session h.
-func (l *Library) initMessages(h ck.ULong, kind Op, prepare func(ts *tokenState) (messageFamily, *contextAuth, ck.ULong)) ck.ULong {
-	return l.withSession(h, func(s *session, ts *tokenState) ck.ULong {
-		if s.msgs[kind] != nil {
-			return ck.CKR_OPERATION_ACTIVE
-		}
-		f, auth, rv := prepare(ts)
-		if rv == ck.CKR_OK {
-			s.msgs[kind] = &messages{tmpl: f, auth: auth}
-		}
-		return rv
-	})
 }
 
 // withMessages runs do for the message-based process of kind on session h (l.mu held

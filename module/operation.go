@@ -150,15 +150,21 @@ func (l *Library) AfterCall(h ck.ULong, op Op, rv ck.ULong) {
 	})
 }
 
-// initOp is every C_xInit of the five families: prepare checks the mechanism and key
-// and makes the family, with the context-specific login its key needs (usableKey).
+// initOp is every C_xInit, C_MessageSignInit and C_MessageVerifyInit: prepare checks
+// the mechanism and key and makes the family, with the context-specific login its key
+// needs (usableKey). For a message-based kind the family becomes the process's
+// template.
 func (l *Library) initOp(h ck.ULong, kind Op, prepare func(ts *tokenState) (family, *contextAuth, ck.ULong)) ck.ULong {
 	return l.withSession(h, func(s *session, ts *tokenState) ck.ULong {
-		if s.ops[kind] != nil {
+		if s.ops[kind] != nil || s.msgs[kind] != nil {
 			return ck.CKR_OPERATION_ACTIVE
 		}
 		f, auth, rv := prepare(ts)
-		if rv == ck.CKR_OK {
+		switch {
+		case rv != ck.CKR_OK:
+		case kind == OpMessageSign || kind == OpMessageVerify:
+			s.msgs[kind] = &messages{tmpl: f.(messageFamily), auth: auth}
+		default:
 			s.ops[kind] = &activeOp{family: f, auth: auth}
 		}
 		return rv

@@ -67,3 +67,36 @@ func TestAfterCallEndsOperation(t *testing.T) {
 	// No session: nothing happens, nothing panics.
 	l.AfterCall(999, OpSign, ck.CKR_ARGUMENTS_BAD)
 }
+
+// usableKey is the one key check of the four key-using families.
+func TestUsableKey(t *testing.T) {
+	l, s, signKey, _ := loggedIn(t, 1)
+	find := func(tmpl ...Attr) ck.ULong { return findAll(t, l, s, tmpl)[0] }
+	cert := find(ulongAttr(ck.CKA_CLASS, ck.CKO_CERTIFICATE))
+	pub := find(ulongAttr(ck.CKA_CLASS, ck.CKO_PUBLIC_KEY), Attr{Type: ck.CKA_ID, Value: []byte{1}})
+	decryptOnly := find(Attr{Type: ck.CKA_ID, Value: []byte{6}})
+	ec := find(Attr{Type: ck.CKA_ID, Value: []byte{4}}) // CKA_ALLOWED_MECHANISMS: ECDSA, ECDSA_SHA256
+	rsa, ecdsa384 := Mechanism{Type: ck.CKM_RSA_PKCS}, Mechanism{Type: ck.CKM_ECDSA_SHA384}
+	for _, c := range []struct {
+		name string
+		init func() ck.ULong
+		want ck.ULong
+	}{
+		{"sign, no such key", func() ck.ULong { return l.SignInit(s, rsa, 0xdead) }, ck.CKR_KEY_HANDLE_INVALID},
+		{"sign, a certificate", func() ck.ULong { return l.SignInit(s, rsa, cert) }, ck.CKR_KEY_TYPE_INCONSISTENT},
+		{"sign, a public key", func() ck.ULong { return l.SignInit(s, rsa, pub) }, ck.CKR_KEY_TYPE_INCONSISTENT},
+		{"sign, CKA_SIGN false", func() ck.ULong { return l.SignInit(s, rsa, decryptOnly) }, ck.CKR_KEY_FUNCTION_NOT_PERMITTED},
+		{"sign, not allowed", func() ck.ULong { return l.SignInit(s, ecdsa384, ec) }, ck.CKR_MECHANISM_INVALID},
+		{"decrypt, a public key", func() ck.ULong { return l.DecryptInit(s, rsa, pub) }, ck.CKR_KEY_TYPE_INCONSISTENT},
+		{"decrypt, CKA_DECRYPT false", func() ck.ULong { return l.DecryptInit(s, rsa, signKey) }, ck.CKR_KEY_FUNCTION_NOT_PERMITTED},
+		{"verify, a certificate", func() ck.ULong { return l.VerifyInit(s, rsa, cert) }, ck.CKR_KEY_TYPE_INCONSISTENT},
+		{"verify, not allowed", func() ck.ULong { return l.VerifyInit(s, ecdsa384, ec) }, ck.CKR_MECHANISM_INVALID},
+		{"encrypt, no such key", func() ck.ULong { return l.EncryptInit(s, rsa, 0xdead) }, ck.CKR_KEY_HANDLE_INVALID},
+		{"encrypt, a certificate", func() ck.ULong { return l.EncryptInit(s, rsa, cert) }, ck.CKR_KEY_TYPE_INCONSISTENT},
+		{"verify with the private key object", func() ck.ULong { return l.VerifyInit(s, rsa, signKey) }, ck.CKR_OK},
+		{"encrypt with the public key", func() ck.ULong { return l.EncryptInit(s, rsa, pub) }, ck.CKR_OK},
+		{"decrypt with its key", func() ck.ULong { return l.DecryptInit(s, rsa, decryptOnly) }, ck.CKR_OK},
+	} {
+		wantRV(t, c.name, c.init(), c.want)
+	}
+}
