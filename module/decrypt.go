@@ -16,12 +16,7 @@ type decryptOp struct {
 	key  string
 	k    int // modulus bytes
 	oaep *oaepParams
-	buf  []byte
-}
-
-func (op *decryptOp) wipe() {
-	clear(op.buf)
-	op.buf = nil
+	collected
 }
 
 // size: before the card has answered, the modulus size is an upper bound of the
@@ -68,7 +63,8 @@ func (l *Library) newDecryptOp(ts *tokenState, mech Mechanism, key ck.ULong) (*d
 	if bits < 512 {
 		return nil, nil, ck.CKR_KEY_SIZE_RANGE
 	}
-	op := &decryptOp{mech: mech.Type, key: obj.Key, k: k}
+	op := &decryptOp{mech: mech.Type, key: obj.Key, k: k,
+		collected: collected{limit: k, tooLong: ck.CKR_ENCRYPTED_DATA_LEN_RANGE}}
 	if mech.Type == ck.CKM_RSA_PKCS_OAEP {
 		if op.oaep, rv = parseOAEP(mech); rv != ck.CKR_OK {
 			return nil, nil, rv
@@ -97,14 +93,6 @@ func (l *Library) DecryptUpdate(h ck.ULong, part []byte) ck.ULong {
 // DecryptFinal is C_DecryptFinal: the ciphertext given to C_DecryptUpdate is decrypted.
 func (l *Library) DecryptFinal(h ck.ULong, out OutBuf) (ck.ULong, ck.ULong) {
 	return l.finishOp(h, OpDecrypt, nil, false, out, nil)
-}
-
-func (op *decryptOp) update(part []byte) ck.ULong {
-	if len(op.buf)+len(part) > op.k {
-		return ck.CKR_ENCRYPTED_DATA_LEN_RANGE
-	}
-	op.buf = append(op.buf, part...)
-	return ck.CKR_OK
 }
 
 // finish has the card decrypt the ciphertext (l.mu held, released for the card: see

@@ -15,7 +15,7 @@ type encryptOp struct {
 	pub  *rsa.PublicKey
 	k    int
 	oaep *oaepParams
-	buf  []byte
+	collected
 }
 
 // EncryptInit is C_EncryptInit (spec 5.8.1) for RSA public-key encryption.
@@ -36,7 +36,8 @@ func (l *Library) newEncryptOp(ts *tokenState, mech Mechanism, key ck.ULong) (*e
 	if !ok || !isRSA {
 		return nil, nil, ck.CKR_KEY_TYPE_INCONSISTENT
 	}
-	op := &encryptOp{mech: mech.Type, pub: pub, k: pub.Size()}
+	op := &encryptOp{mech: mech.Type, pub: pub, k: pub.Size(),
+		collected: collected{limit: pub.Size(), tooLong: ck.CKR_DATA_LEN_RANGE}}
 	if mech.Type == ck.CKM_RSA_PKCS_OAEP {
 		if op.oaep, rv = parseOAEP(mech); rv != ck.CKR_OK {
 			return nil, nil, rv
@@ -60,21 +61,8 @@ func (l *Library) EncryptFinal(h ck.ULong, out OutBuf) (ck.ULong, ck.ULong) {
 	return l.finishOp(h, OpEncrypt, nil, false, out, nil)
 }
 
-func (op *encryptOp) update(part []byte) ck.ULong {
-	if len(op.buf)+len(part) > op.k {
-		return ck.CKR_DATA_LEN_RANGE
-	}
-	op.buf = append(op.buf, part...)
-	return ck.CKR_OK
-}
-
 // size: an RSA ciphertext is as long as the modulus.
 func (op *encryptOp) size() (int, bool) { return op.k, true }
-
-func (op *encryptOp) wipe() {
-	clear(op.buf)
-	op.buf = nil
-}
 
 func (op *encryptOp) finish(finishCall) ([]byte, ck.ULong) {
 	var ct []byte

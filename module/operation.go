@@ -95,6 +95,28 @@ func (a *contextAuth) wipe() {
 	}
 }
 
+// collected is the input an operation gathers for its one computation at the end (a
+// mechanism without hashing, RSA encryption and decryption), bounded: a part that would
+// make it longer than limit is refused with tooLong.
+type collected struct {
+	buf     []byte
+	limit   int
+	tooLong ck.ULong
+}
+
+func (c *collected) update(part []byte) ck.ULong {
+	if len(c.buf)+len(part) > c.limit {
+		return c.tooLong
+	}
+	c.buf = append(c.buf, part...)
+	return ck.CKR_OK
+}
+
+func (c *collected) wipe() {
+	clear(c.buf)
+	c.buf = nil
+}
+
 // activeOp is an operation in progress: its family and what the rules track of it.
 type activeOp struct {
 	family

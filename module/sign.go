@@ -26,12 +26,12 @@ const (
 // signOp is the family of C_SignInit..C_Sign/C_SignFinal: the module hashes and pads,
 // the card runs the private-key primitive.
 type signOp struct {
-	mech    ck.ULong
-	key     string
-	kind    signKind
-	hash    crypto.Hash // hash applied by the module (0: the caller's data is the input)
-	running hash.Hash   // the hash being fed by C_SignUpdate
-	buf     []byte      // data of a mechanism without hashing, fed by C_SignUpdate
+	mech      ck.ULong
+	key       string
+	kind      signKind
+	hash      crypto.Hash // hash applied by the module (0: the caller's data is the input)
+	running   hash.Hash   // the hash being fed by C_SignUpdate
+	collected             // data of a mechanism without hashing, fed by C_SignUpdate
 
 	modBits, sigLen int // RSA modulus bits; signature length in bytes
 	ecBits          int
@@ -43,16 +43,11 @@ type signOp struct {
 // of a message-based signing process.
 func (op *signOp) fresh() family {
 	c := *op
-	c.buf = nil
+	c.collected.buf = nil
 	if op.hash != 0 {
 		c.running = op.hash.New()
 	}
 	return &c
-}
-
-func (op *signOp) wipe() {
-	clear(op.buf)
-	op.buf = nil
 }
 
 func (op *signOp) size() (int, bool) { return op.sigLen, true }
@@ -77,7 +72,8 @@ func (l *Library) newSignOp(ts *tokenState, mech Mechanism, key ck.ULong) (*sign
 // parameters, and sets up an operation for signing or verifying with it.
 func prepareOp(a map[ck.ULong]any, key string, mech Mechanism) (*signOp, ck.ULong) {
 	keyType, _ := a[ck.CKA_KEY_TYPE].(ck.ULong)
-	op := &signOp{mech: mech.Type, key: key, hash: hashOfMech(mech.Type)}
+	op := &signOp{mech: mech.Type, key: key, hash: hashOfMech(mech.Type),
+		collected: collected{limit: maxBuffered, tooLong: ck.CKR_DATA_LEN_RANGE}}
 	switch {
 	case mech.Type == ck.CKM_RSA_X_509 || slices.Contains(rsaPKCS1Mechs, mech.Type) || slices.Contains(pssMechs, mech.Type):
 		if keyType != ck.CKK_RSA {
@@ -165,11 +161,7 @@ func (op *signOp) update(data []byte) ck.ULong {
 		op.running.Write(data)
 		return ck.CKR_OK
 	}
-	if len(op.buf)+len(data) > maxBuffered {
-		return ck.CKR_DATA_LEN_RANGE
-	}
-	op.buf = append(op.buf, data...)
-	return ck.CKR_OK
+	return op.collected.update(data)
 }
 
 // cardInput builds the input of the card's primitive from the data fed so far.
