@@ -15,27 +15,23 @@ import (
 // requires when an operation "cannot be cancelled"; the others flagged are cancelled.
 // docs/conformance.md says more.
 func (l *Library) SessionCancel(h, flags ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, _, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
-		return rv
-	}
-	result := ck.CKR_OK
-	for _, op := range l.detached(h) {
-		if op.flags&flags != 0 {
-			result = ck.CKR_OPERATION_CANCEL_FAILED
+	return l.withSession(h, func(s *session, _ *tokenState) ck.ULong {
+		result := ck.CKR_OK
+		for _, op := range l.detached(h) {
+			if op.flags&flags != 0 {
+				result = ck.CKR_OPERATION_CANCEL_FAILED
+			}
 		}
-	}
-	for k, flag := range cancelFlag {
-		if flag != 0 && flags&flag != 0 {
-			s.endProcess(Op(k))
+		for k, flag := range cancelFlag {
+			if flag != 0 && flags&flag != 0 {
+				s.endProcess(Op(k))
+			}
 		}
-	}
-	if flags&ckfFindObjects != 0 {
-		s.find = nil
-	}
-	return result
+		if flags&ckfFindObjects != 0 {
+			s.find = nil
+		}
+		return result
+	})
 }
 
 // CKF_FIND_OBJECTS, the C_SessionCancel flag for an object search (spec 3.5, table of

@@ -51,27 +51,23 @@ func (op *digestOp) wipe()                                {}
 // keys and their private parts never leave it: CKR_KEY_INDIGESTIBLE. An error ends the
 // operation, as for C_DigestUpdate (spec 5.2).
 func (l *Library) DigestKey(h, key ck.ULong) ck.ULong {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ts, rv := l.lookup(h)
-	if rv != ck.CKR_OK {
+	return l.withSession(h, func(s *session, ts *tokenState) ck.ULong {
+		if s.ops[OpDigest] == nil {
+			return ck.CKR_OPERATION_NOT_INITIALIZED
+		}
+		obj, rv := l.keyObject(ts, key)
+		class, _ := obj.Attrs[ck.CKA_CLASS].(ck.ULong)
+		value, ok := obj.Attrs[ck.CKA_VALUE].([]byte)
+		switch {
+		case rv != ck.CKR_OK:
+		case class != ck.CKO_SECRET_KEY && class != ck.CKO_PRIVATE_KEY && class != ck.CKO_PUBLIC_KEY:
+			rv = ck.CKR_KEY_HANDLE_INVALID // not a key at all
+		case class != ck.CKO_SECRET_KEY || !ok:
+			rv = ck.CKR_KEY_INDIGESTIBLE
+		default:
+			return s.update(OpDigest, value)
+		}
+		s.endOp(OpDigest)
 		return rv
-	}
-	if s.ops[OpDigest] == nil {
-		return ck.CKR_OPERATION_NOT_INITIALIZED
-	}
-	obj, rv := l.keyObject(ts, key)
-	class, _ := obj.Attrs[ck.CKA_CLASS].(ck.ULong)
-	value, ok := obj.Attrs[ck.CKA_VALUE].([]byte)
-	switch {
-	case rv != ck.CKR_OK:
-	case class != ck.CKO_SECRET_KEY && class != ck.CKO_PRIVATE_KEY && class != ck.CKO_PUBLIC_KEY:
-		rv = ck.CKR_KEY_HANDLE_INVALID // not a key at all
-	case class != ck.CKO_SECRET_KEY || !ok:
-		rv = ck.CKR_KEY_INDIGESTIBLE
-	default:
-		return s.update(OpDigest, value)
-	}
-	s.endOp(OpDigest)
-	return rv
+	})
 }

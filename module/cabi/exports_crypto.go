@@ -34,19 +34,26 @@ func single(hSession C.CK_SESSION_HANDLE, pIn C.CK_BYTE_PTR, inLen C.CK_ULONG, p
 	return output(pOut, pulOutLen, func(o module.OutBuf) (ck.ULong, ck.ULong) { return run(ck.ULong(hSession), in, o) })
 }
 
-// update is a C_xUpdate; pulOutLen, where the function has one, receives 0: the
-// families with an output (RSA encryption and decryption) are single-part underneath,
-// and their result comes with C_xFinal.
-func update(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, pulOutLen C.CK_ULONG_PTR, run func(ck.ULong, []byte) ck.ULong) C.CK_RV {
+// update is a C_xUpdate without output (sign, verify, digest).
+func update(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, run func(ck.ULong, []byte) ck.ULong) C.CK_RV {
 	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen, maxDataLen)
 	if !ok {
 		return C.CKR_ARGUMENTS_BAD
 	}
-	r := run(ck.ULong(hSession), part)
-	if r == ck.CKR_OK && pulOutLen != nil {
+	return C.CK_RV(run(ck.ULong(hSession), part))
+}
+
+// updateOut is a C_xUpdate with an output (encryption, decryption); *pulOutLen
+// receives 0: RSA is single-part underneath, and the result comes with C_xFinal.
+func updateOut(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, pulOutLen C.CK_ULONG_PTR, run func(ck.ULong, []byte) ck.ULong) C.CK_RV {
+	if pulOutLen == nil {
+		return C.CKR_ARGUMENTS_BAD
+	}
+	r := update(hSession, pPart, ulPartLen, run)
+	if r == C.CKR_OK {
 		*pulOutLen = 0
 	}
-	return C.CK_RV(r)
+	return r
 }
 
 // final is a C_xFinal that produces a result.
@@ -72,7 +79,7 @@ func cSign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULO
 }
 
 func cSignUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) C.CK_RV {
-	return update(hSession, pPart, ulPartLen, nil, lib.SignUpdate)
+	return update(hSession, pPart, ulPartLen, lib.SignUpdate)
 }
 
 func cSignFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) C.CK_RV {
@@ -92,7 +99,7 @@ func cDigest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_U
 }
 
 func cDigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) C.CK_RV {
-	return update(hSession, pPart, ulPartLen, nil, lib.DigestUpdate)
+	return update(hSession, pPart, ulPartLen, lib.DigestUpdate)
 }
 
 func cDigestKey(hSession C.CK_SESSION_HANDLE, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
@@ -117,7 +124,7 @@ func cVerify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_U
 }
 
 func cVerifyUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) C.CK_RV {
-	return update(hSession, pPart, ulPartLen, nil, lib.VerifyUpdate)
+	return update(hSession, pPart, ulPartLen, lib.VerifyUpdate)
 }
 
 func cVerifyFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) C.CK_RV {
@@ -137,10 +144,7 @@ func cDecrypt(hSession C.CK_SESSION_HANDLE, pEncryptedData C.CK_BYTE_PTR, ulEncr
 }
 
 func cDecryptUpdate(hSession C.CK_SESSION_HANDLE, pEncryptedPart C.CK_BYTE_PTR, ulEncryptedPartLen C.CK_ULONG, pPart C.CK_BYTE_PTR, pulPartLen C.CK_ULONG_PTR) C.CK_RV {
-	if pulPartLen == nil {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return update(hSession, pEncryptedPart, ulEncryptedPartLen, pulPartLen, lib.DecryptUpdate)
+	return updateOut(hSession, pEncryptedPart, ulEncryptedPartLen, pulPartLen, lib.DecryptUpdate)
 }
 
 func cDecryptFinal(hSession C.CK_SESSION_HANDLE, pLastPart C.CK_BYTE_PTR, pulLastPartLen C.CK_ULONG_PTR) C.CK_RV {
@@ -156,10 +160,7 @@ func cEncrypt(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_
 }
 
 func cEncryptUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, pEncryptedPart C.CK_BYTE_PTR, pulEncryptedPartLen C.CK_ULONG_PTR) C.CK_RV {
-	if pulEncryptedPartLen == nil {
-		return C.CKR_ARGUMENTS_BAD
-	}
-	return update(hSession, pPart, ulPartLen, pulEncryptedPartLen, lib.EncryptUpdate)
+	return updateOut(hSession, pPart, ulPartLen, pulEncryptedPartLen, lib.EncryptUpdate)
 }
 
 func cEncryptFinal(hSession C.CK_SESSION_HANDLE, pLastEncryptedPart C.CK_BYTE_PTR, pulLastEncryptedPartLen C.CK_ULONG_PTR) C.CK_RV {
