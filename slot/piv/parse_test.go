@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/pcsc11/pcsc11/apdu"
-	"github.com/pcsc11/pcsc11/ck"
 )
 
 func testCert(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
@@ -120,24 +119,6 @@ func TestParseMetadata(t *testing.T) {
 	for _, in := range [][]byte{{0x01, 0x02, 0x11, 0x11}, {0x06, 0x01, 0x03}, {0x01, 0x05, 0x11}} {
 		if _, err := parseMetadata(in); err == nil {
 			t.Errorf("%x accepted", in)
-		}
-	}
-}
-
-func TestRetryFlags(t *testing.T) {
-	cases := []struct {
-		left, max int
-		want      ck.ULong
-	}{
-		{3, 3, 0},
-		{2, 3, ck.CKF_USER_PIN_COUNT_LOW},
-		{1, 3, ck.CKF_USER_PIN_COUNT_LOW | ck.CKF_USER_PIN_FINAL_TRY},
-		{0, 3, ck.CKF_USER_PIN_LOCKED},
-		{1, 1, ck.CKF_USER_PIN_FINAL_TRY},
-	}
-	for _, c := range cases {
-		if got := retryFlags(c.left, c.max); got != c.want {
-			t.Errorf("retryFlags(%d,%d) = %x, want %x", c.left, c.max, got, c.want)
 		}
 	}
 }
