@@ -79,34 +79,30 @@ func (l *Library) DeriveKey(h ck.ULong, mech Mechanism, base ck.ULong, tmpl []At
 // uncompressed point for EC keys, 32 bytes for X25519; either may come wrapped in a DER
 // OCTET STRING (applications differ; both forms are common).
 func peerPoint(keyType ck.ULong, a map[ck.ULong]any, pub []byte) ([]byte, bool) {
+	var n int // the raw value's length
 	switch keyType {
 	case ck.CKK_EC:
-		n := (ecOrderBits(a) + 7) / 8
-		if n == 0 {
+		size := (ecOrderBits(a) + 7) / 8
+		if size == 0 {
 			return nil, false
 		}
-		if len(pub) != 1+2*n {
-			var raw []byte
-			if rest, err := asn1.Unmarshal(pub, &raw); err != nil || len(rest) != 0 {
-				return nil, false
-			}
-			pub = raw
-		}
-		if len(pub) != 1+2*n || pub[0] != 4 {
-			return nil, false
-		}
-		return pub, true
+		n = 1 + 2*size
 	case ck.CKK_EC_MONTGOMERY:
-		if len(pub) != 32 {
-			var raw []byte
-			if rest, err := asn1.Unmarshal(pub, &raw); err != nil || len(rest) != 0 {
-				return nil, false
-			}
-			pub = raw
-		}
-		return pub, len(pub) == 32
+		n = 32
+	default:
+		return nil, false
 	}
-	return nil, false
+	if len(pub) != n {
+		var raw []byte
+		if rest, err := asn1.Unmarshal(pub, &raw); err != nil || len(rest) != 0 {
+			return nil, false
+		}
+		pub = raw
+	}
+	if len(pub) != n || (keyType == ck.CKK_EC && pub[0] != 4) {
+		return nil, false
+	}
+	return pub, true
 }
 
 // Template attributes of a derived key, by how their value is encoded.

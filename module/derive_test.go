@@ -76,3 +76,38 @@ func TestDeriveECDH(t *testing.T) {
 	wantRV(t, "CloseSession", l.CloseSession(s), ck.CKR_OK)
 	wantRV(t, "gone with its session", l.GetAttributeValue(other, h, []AttrReq{{Type: ck.CKA_CLASS}}), ck.CKR_OBJECT_HANDLE_INVALID)
 }
+
+// The peer's public value, raw or DER-wrapped, for both key types that derive.
+func TestPeerPoint(t *testing.T) {
+	p256, _ := asn1.Marshal(asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7})
+	ec := map[ck.ULong]any{ck.CKA_EC_PARAMS: p256}
+	wrap := func(b []byte) []byte { w, _ := asn1.Marshal(b); return w }
+	point := append([]byte{4}, bytes.Repeat([]byte{7}, 64)...)
+	notUncompressed := append([]byte{3}, point[1:]...)
+	x := bytes.Repeat([]byte{9}, 32)
+	for _, c := range []struct {
+		what    string
+		keyType ck.ULong
+		pub     []byte
+		want    []byte
+	}{
+		{"EC raw", ck.CKK_EC, point, point},
+		{"EC wrapped", ck.CKK_EC, wrap(point), point},
+		{"EC not uncompressed", ck.CKK_EC, notUncompressed, nil},
+		{"EC wrapped, not uncompressed", ck.CKK_EC, wrap(notUncompressed), nil},
+		{"EC short", ck.CKK_EC, point[:33], nil},
+		{"EC wrapped, short", ck.CKK_EC, wrap(point[:33]), nil},
+		{"X25519 raw", ck.CKK_EC_MONTGOMERY, x, x},
+		{"X25519 wrapped", ck.CKK_EC_MONTGOMERY, wrap(x), x},
+		{"X25519 short", ck.CKK_EC_MONTGOMERY, x[:31], nil},
+		{"RSA", ck.CKK_RSA, point, nil},
+	} {
+		got, ok := peerPoint(c.keyType, ec, c.pub)
+		if ok != (c.want != nil) || !bytes.Equal(got, c.want) {
+			t.Errorf("%s: %x %v, want %x", c.what, got, ok, c.want)
+		}
+	}
+	if _, ok := peerPoint(ck.CKK_EC, map[ck.ULong]any{}, point); ok {
+		t.Error("EC key of no known curve accepted a point")
+	}
+}

@@ -223,15 +223,13 @@ func (l *Library) converse(s *session, ts *tokenState, op *detachedOp, turn bool
 		g.running[op] = struct{}{}
 		defer delete(g.running, op) // l.mu is held again when deferred calls run
 	}
-	func() {
-		l.mu.Unlock()
-		defer l.mu.Lock()
+	l.released(func() {
 		if turn {
 			g.turn.Lock()
 			defer l.endTurn(g)
 		}
 		f(c)
-	}()
+	})
 	return mk.check(l)
 }
 
@@ -244,12 +242,10 @@ func (l *Library) tryCard(s *session, ts *tokenState, talk func(c card)) (bool, 
 	}
 	mk := l.markOf(s, ts)
 	c := ts.card
-	func() {
-		l.mu.Unlock()
-		defer l.mu.Lock()
+	l.released(func() {
 		defer l.endTurn(g)
 		talk(c)
-	}()
+	})
 	return true, mk.check(l)
 }
 

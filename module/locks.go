@@ -60,6 +60,14 @@ func (k *libLock) Unlock() {
 	k.mu.Unlock()
 }
 
+// released runs f with the library lock released: l.mu is held on entry and again on
+// return, also when f panics (the caller's deferred Unlock must find it locked).
+func (l *Library) released(f func()) {
+	l.mu.Unlock()
+	defer l.mu.Lock()
+	f()
+}
+
 // heldHere reports (with lockChecks on) whether the calling goroutine holds the lock.
 func (k *libLock) heldHere() bool {
 	return lockChecks && k.owner.Load() == goid()

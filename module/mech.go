@@ -231,14 +231,8 @@ func ecOrderBits(attrs map[ck.ULong]any) int {
 			}
 		}
 	}
-	if pt, ok := attrs[ck.CKA_EC_POINT].([]byte); ok {
-		var raw []byte
-		if rest, err := asn1.Unmarshal(pt, &raw); err == nil && len(rest) == 0 {
-			pt = raw
-		}
-		if len(pt) > 1 && pt[0] == 4 && len(pt)%2 == 1 {
-			return (len(pt) - 1) / 2 * 8
-		}
+	if pt := ecPoint(attrs); len(pt) > 1 && pt[0] == 4 && len(pt)%2 == 1 {
+		return (len(pt) - 1) / 2 * 8
 	}
 	return 0
 }

@@ -29,11 +29,7 @@ func (l *Library) SlotList(tokenPresent bool) ([]slot.ID, ck.ULong) {
 	var ids []slot.ID
 	var err error
 	mk := l.markOf(nil, nil)
-	func() {
-		l.mu.Unlock()
-		defer l.mu.Lock()
-		ids, err = m.Slots(tokenPresent)
-	}()
+	l.released(func() { ids, err = m.Slots(tokenPresent) })
 	if rv := mk.check(l); rv != ck.CKR_OK {
 		return nil, rv
 	}
@@ -110,11 +106,7 @@ func (l *Library) tokenOffLock(m Manager, id slot.ID) (slot.Token, ck.ULong) {
 	var tok slot.Token
 	var rv ck.ULong
 	mk := l.markOf(nil, nil)
-	func() {
-		l.mu.Unlock()
-		defer l.mu.Lock()
-		tok, rv = l.token(m, id)
-	}()
+	l.released(func() { tok, rv = l.token(m, id) })
 	if crv := mk.check(l); crv != ck.CKR_OK {
 		return nil, crv
 	}
@@ -207,11 +199,7 @@ func (l *Library) GetTokenInfo(id slot.ID) (TokenInfo, ck.ULong) {
 func (l *Library) onSlotCard(m Manager, id slot.ID, talk func(c card)) (rv ck.ULong, ran bool) {
 	g := l.gate(id)
 	if !g.turn.TryLock() {
-		func() {
-			l.mu.Unlock()
-			defer l.mu.Lock()
-			g.turn.Lock()
-		}()
+		l.released(g.turn.Lock)
 	}
 	return l.onSlotCardLocked(m, id, g, talk)
 }
@@ -219,9 +207,7 @@ func (l *Library) onSlotCard(m Manager, id slot.ID, talk func(c card)) (rv ck.UL
 // onSlotCardLocked is onSlotCard once the caller has g's turn, which it gives up.
 func (l *Library) onSlotCardLocked(m Manager, id slot.ID, g *cardGate, talk func(c card)) (rv ck.ULong, ran bool) {
 	mk := l.markOf(nil, nil)
-	func() {
-		l.mu.Unlock()
-		defer l.mu.Lock()
+	l.released(func() {
 		defer l.endTurn(g)
 		tok, trv := l.token(m, id)
 		if rv = trv; trv != ck.CKR_OK {
@@ -229,7 +215,7 @@ func (l *Library) onSlotCardLocked(m Manager, id slot.ID, g *cardGate, talk func
 		}
 		ran = true
 		talk(card{l, tok})
-	}()
+	})
 	if crv := mk.check(l); crv != ck.CKR_OK {
 		return crv, false
 	}
@@ -347,7 +333,7 @@ func (l *Library) WaitForSlotEvent(flags ck.ULong) (slot.ID, ck.ULong) {
 		return 0, ck.CKR_CRYPTOKI_NOT_INITIALIZED
 	}
 	m, rv := l.manager()
-	epoch, stop := l.epoch, l.stop
+	mk, stop := l.markOf(nil, nil), l.stop
 	l.mu.Unlock()
 	block := flags&ck.CKF_DONT_BLOCK == 0
 	if rv != ck.CKR_OK {
@@ -385,8 +371,8 @@ func (l *Library) WaitForSlotEvent(flags ck.ULong) (slot.ID, ck.ULong) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.initialized || l.epoch != epoch {
-		return 0, ck.CKR_CRYPTOKI_NOT_INITIALIZED
+	if rv := mk.check(l); rv != ck.CKR_OK {
+		return 0, rv
 	}
 	if err != nil {
 		return 0, rvOf(err)

@@ -78,6 +78,15 @@ func inBytes(p unsafe.Pointer, n C.CK_ULONG, limit uint64) ([]byte, bool) {
 	return C.GoBytes(p, C.int(n)), true
 }
 
+// pinArg copies a PIN argument: NULL with length 0 is nil (the reader's PIN pad),
+// NULL with a length is an error. The caller wipes the copy.
+func pinArg(p C.CK_UTF8CHAR_PTR, n C.CK_ULONG) ([]byte, bool) {
+	if p == nil {
+		return nil, n == 0
+	}
+	return inBytes(unsafe.Pointer(p), n, 1024)
+}
+
 // outView presents the caller's output buffer p of *n bytes to the module without
 // copying. The module writes at most what it returns as the length.
 func outView(p C.CK_BYTE_PTR, n C.CK_ULONG) module.OutBuf {

@@ -12,15 +12,6 @@ import (
 
 // Personalization: C_InitToken, C_InitPIN, C_SetPIN, C_GenerateKeyPair (spec 5.6, 5.18).
 
-// pinArg copies a PIN argument: NULL with length 0 is nil (the reader's PIN pad),
-// NULL with a length is an error. The caller wipes the copy.
-func pinArg(p C.CK_UTF8CHAR_PTR, n C.CK_ULONG) ([]byte, bool) {
-	if p == nil {
-		return nil, n == 0
-	}
-	return inBytes(unsafe.Pointer(p), n, 1024)
-}
-
 func cInitToken(slotID C.CK_SLOT_ID, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG, pLabel C.CK_UTF8CHAR_PTR) C.CK_RV {
 	pin, ok := pinArg(pPin, ulPinLen)
 	if !ok || pLabel == nil {

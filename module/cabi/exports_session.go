@@ -49,16 +49,11 @@ func cGetSessionInfo(hSession C.CK_SESSION_HANDLE, pInfo C.CK_SESSION_INFO_PTR) 
 // cLogin copies the PIN (NULL with length 0 means "protected authentication path"),
 // runs the login and wipes the copy.
 func cLogin(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG) C.CK_RV {
-	var pin []byte
-	if pPin != nil {
-		var ok bool
-		if pin, ok = inBytes(unsafe.Pointer(pPin), ulPinLen, 1024); !ok {
-			return C.CKR_ARGUMENTS_BAD
-		}
-		defer wipe(pin)
-	} else if ulPinLen != 0 {
+	pin, ok := pinArg(pPin, ulPinLen)
+	if !ok {
 		return C.CKR_ARGUMENTS_BAD
 	}
+	defer wipe(pin)
 	return C.CK_RV(lib.Login(ck.ULong(hSession), ck.ULong(userType), pin))
 }
 
@@ -91,11 +86,8 @@ func cCreateObject(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, u
 }
 
 func cCopyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG, phNewObject C.CK_OBJECT_HANDLE_PTR) C.CK_RV {
-	if (pTemplate == nil && ulCount != 0) || phNewObject == nil {
-		return C.CKR_ARGUMENTS_BAD
-	}
 	tmpl, ok := template(pTemplate, ulCount)
-	if !ok {
+	if !ok || phNewObject == nil {
 		return C.CKR_ARGUMENTS_BAD
 	}
 	h, r := lib.CopyObject(ck.ULong(hSession), ck.ULong(hObject), tmpl)
