@@ -249,6 +249,39 @@ func (l *Library) tryCard(s *session, ts *tokenState, talk func(c card)) (bool, 
 	return true, mk.check(l)
 }
 
+// onSlotCard runs talk on the card in slot id in the card's turn, with the library
+// lock released (l.mu held on entry and on return); the card is found, and opened if
+// needed, in the turn. ran is false, and rv the reason, when talk did not run or the
+// library was finalized meanwhile.
+func (l *Library) onSlotCard(m Manager, id slot.ID, talk func(c card)) (rv ck.ULong, ran bool) {
+	g := l.gate(id)
+	if !g.turn.TryLock() {
+		l.released(g.turn.Lock)
+	}
+	return l.onSlotCardLocked(m, id, g, talk)
+}
+
+// onSlotCardLocked is onSlotCard once the caller has g's turn, which it gives up.
+func (l *Library) onSlotCardLocked(m Manager, id slot.ID, g *cardGate, talk func(c card)) (rv ck.ULong, ran bool) {
+	mk := l.markOf(nil, nil)
+	l.released(func() {
+		defer l.endTurn(g)
+		tok, trv := l.token(m, id)
+		if rv = trv; trv != ck.CKR_OK {
+			return
+		}
+		ran = true
+		talk(card{l, tok})
+	})
+	if crv := mk.check(l); crv != ck.CKR_OK {
+		return crv, false
+	}
+	if !ran {
+		l.reconcile(id)
+	}
+	return rv, ran
+}
+
 // wantLogout asks for the card of ts to be logged out without waiting for it (l.mu
 // held): at once by the caller's settle when the card is free, else by the thread
 // whose turn it is, when that turn ends.

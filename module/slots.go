@@ -192,39 +192,6 @@ func (l *Library) GetTokenInfo(id slot.ID) (TokenInfo, ck.ULong) {
 	})
 }
 
-// onSlotCard runs talk on the card in slot id in the card's turn, with the library
-// lock released (l.mu held on entry and on return); the card is found, and opened if
-// needed, in the turn. ran is false, and rv the reason, when talk did not run or the
-// library was finalized meanwhile.
-func (l *Library) onSlotCard(m Manager, id slot.ID, talk func(c card)) (rv ck.ULong, ran bool) {
-	g := l.gate(id)
-	if !g.turn.TryLock() {
-		l.released(g.turn.Lock)
-	}
-	return l.onSlotCardLocked(m, id, g, talk)
-}
-
-// onSlotCardLocked is onSlotCard once the caller has g's turn, which it gives up.
-func (l *Library) onSlotCardLocked(m Manager, id slot.ID, g *cardGate, talk func(c card)) (rv ck.ULong, ran bool) {
-	mk := l.markOf(nil, nil)
-	l.released(func() {
-		defer l.endTurn(g)
-		tok, trv := l.token(m, id)
-		if rv = trv; trv != ck.CKR_OK {
-			return
-		}
-		ran = true
-		talk(card{l, tok})
-	})
-	if crv := mk.check(l); crv != ck.CKR_OK {
-		return crv, false
-	}
-	if !ran {
-		l.reconcile(id)
-	}
-	return rv, ran
-}
-
 // mechanisms is the token's list plus what the module adds in software on top of the
 // card's primitives: hashing variants of RSA and ECDSA, PSS. It asks the driver only
 // what it knows (no card I/O), so it may run under the library lock.
