@@ -125,12 +125,6 @@ func withSessionValue[T any](l *Library, h ck.ULong, do func(s *session, ts *tok
 	return do(s, ts)
 }
 
-// tokenOf returns the card behind a session (l.mu held; no card I/O: the card was
-// taken when the token state was made).
-func (l *Library) tokenOf(ts *tokenState) (card, ck.ULong) {
-	return ts.card, ck.CKR_OK
-}
-
 // OpenSession is C_OpenSession (spec 5.6.1). Notification callbacks are accepted and
 // never called (the spec makes surrender callbacks optional).
 func (l *Library) OpenSession(id slot.ID, flags ck.ULong) (ck.ULong, ck.ULong) {
