@@ -158,7 +158,7 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf builds an *Error.
+// NewError builds an *Error: rv for the module to answer, msg and the cause for the log.
 func NewError(rv ck.ULong, msg string, err error) *Error { return &Error{RV: rv, Msg: msg, Err: err} }
 
 // RV extracts the CKR_ code of err: CKR_OK for nil, the code of an *Error anywhere in
