@@ -51,7 +51,8 @@ func (l *Library) SlotList(tokenPresent bool) ([]slot.ID, ck.ULong) {
 }
 
 // checkSlot validates a slot ID (l.mu held): IDs come from C_GetSlotList; an unknown ID
-// gets one fresh listing (an application may have remembered it from earlier).
+// gets one fresh listing (an application may have remembered it from earlier), asked
+// of pcscd with the library lock released, as C_GetSlotList does.
 func (l *Library) checkSlot(id slot.ID) (Manager, ck.ULong) {
 	if !l.initialized {
 		return nil, ck.CKR_CRYPTOKI_NOT_INITIALIZED
@@ -61,7 +62,13 @@ func (l *Library) checkSlot(id slot.ID) (Manager, ck.ULong) {
 		return nil, ck.CKR_SLOT_ID_INVALID
 	}
 	if !l.known[id] {
-		ids, err := m.Slots(false)
+		var ids []slot.ID
+		var err error
+		mk := l.markOf(nil, nil)
+		l.released(func() { ids, err = m.Slots(false) })
+		if rv := mk.check(l); rv != ck.CKR_OK {
+			return nil, rv
+		}
 		if err != nil {
 			return nil, rvOf(err)
 		}

@@ -167,3 +167,29 @@ func TestWaitersWokenByFinalize(t *testing.T) {
 		}
 	}
 }
+
+// A slot ID the library has not seen yet is checked with a fresh listing from pcscd;
+// a pcscd slow to answer must not hold the library lock, so other calls go on.
+func TestUnknownSlotListingOffLock(t *testing.T) {
+	l, m, _ := newTestLib(t)
+	m.mu.Lock() // pcscd does not answer: the fake manager's Slots waits
+	answered := make(chan ck.ULong)
+	go func() {
+		_, rv := l.GetSlotInfo(7)
+		answered <- rv
+	}()
+	time.Sleep(50 * time.Millisecond) // let it reach the listing
+	done := make(chan struct{})
+	go func() {
+		l.GetInfo()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		m.mu.Unlock()
+		t.Fatal("C_GetInfo waited for a slot listing")
+	}
+	m.mu.Unlock()
+	wantRV(t, "GetSlotInfo(unknown slot)", <-answered, ck.CKR_SLOT_ID_INVALID)
+}
