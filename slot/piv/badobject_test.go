@@ -89,3 +89,40 @@ func objectKeys(t *testing.T, tok *Token) map[string]bool {
 	}
 	return keys
 }
+
+// A GET METADATA answer that does not parse (a firmware's odd answer, here an algorithm
+// of two bytes) is the card not telling, as a refused command is: 9A's key is still
+// listed from its certificate, every other object too, and the token's information
+// (which asks the PIN's metadata) is still answered; each bad answer is logged once.
+func TestMalformedMetadataIsolated(t *testing.T) {
+	m := newCard(t)
+	provision(t, m)
+	good := objectKeys(t, openToken(t, m))
+	m.corrupt = func(cmd, resp []byte) []byte {
+		if len(cmd) >= 4 && cmd[1] == 0xF7 && (cmd[3] == 0x9A || cmd[3] == 0x80) {
+			return []byte{0x01, 0x02, 0x11, 0x11, 0x90, 0x00}
+		}
+		return resp
+	}
+	var logged bytes.Buffer
+	defer logging.SetOutput(&logged, false, false)()
+
+	tok := openToken(t, m)
+	got := objectKeys(t, tok)
+	for k := range good {
+		if !got[k] {
+			t.Errorf("%s is missing", k)
+		}
+	}
+	if _, err := tok.Info(); err != nil {
+		t.Fatalf("Info with the PIN's metadata malformed: %v", err)
+	}
+	if _, err := tok.Objects(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"F7009A", "F70080"} {
+		if n := strings.Count(logged.String(), ref); n != 1 {
+			t.Errorf("%s logged %d times, want once:\n%s", ref, n, logged.String())
+		}
+	}
+}

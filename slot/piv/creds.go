@@ -226,8 +226,8 @@ func (t *Token) readSOFlags() (ck.ULong, error) {
 	for _, ref := range []byte{refPUK, refMgmKey} {
 		m, err := t.getMetadata(ref)
 		if err != nil {
-			if _, isSW := apdu.SW(err); isSW {
-				continue // the card does not tell
+			if t.metadataUnknown(ref, err) {
+				continue
 			}
 			return 0, err
 		}

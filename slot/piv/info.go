@@ -214,8 +214,8 @@ func (t *Token) pinFlags() (ck.ULong, error) {
 	var extra ck.ULong // flags that do not depend on the PIN counter (5.3+ metadata)
 	if t.atLeast(5, 3) {
 		m, err := t.getMetadata(refPIN)
-		if _, isSW := apdu.SW(err); err != nil && !isSW {
-			return 0, err // transport failure or a malformed answer
+		if err != nil && !t.metadataUnknown(refPIN, err) {
+			return 0, err
 		}
 		if err == nil && m.hasRetries {
 			t.pinTries = m.retries[0]

@@ -51,13 +51,35 @@ type metadata struct {
 	hasRetries  bool
 }
 
-// getMetadata reads GET METADATA 00 F7 00 <ref>. An empty slot is apdu.IsNotFound.
+// getMetadata reads GET METADATA 00 F7 00 <ref>. An empty slot is apdu.IsNotFound; an
+// answer that does not parse is errBadMetadata.
 func (t *Token) getMetadata(ref byte) (*metadata, error) {
 	out, err := t.exchange(apdu.Command{INS: insGetMetadata, P2: ref, Ne: apdu.MaxExtendNe})
 	if err != nil {
 		return nil, err
 	}
-	return parseMetadata(out)
+	m, err := parseMetadata(out)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", errBadMetadata, err)
+	}
+	return m, nil
+}
+
+// errBadMetadata is a GET METADATA answer that does not parse.
+var errBadMetadata = errors.New("piv: malformed metadata")
+
+// metadataUnknown reports a GET METADATA failure that only means the card does not
+// tell: a status word (the card refuses the command for ref), or an answer that does
+// not parse (logged once: a firmware's odd answer must not make the whole token
+// unusable; the callers fall back to what they do without metadata). A transport
+// failure is not: it is the caller's error.
+func (t *Token) metadataUnknown(ref byte, err error) bool {
+	if errors.Is(err, errBadMetadata) {
+		t.skipBad(0xF70000|uint32(ref), "GET METADATA answer", err)
+		return true
+	}
+	_, isSW := apdu.SW(err)
+	return isSW
 }
 
 func parseMetadata(b []byte) (*metadata, error) {

@@ -139,8 +139,8 @@ func (t *Token) mutualAuth(candidates []byte, key []byte) error {
 func (t *Token) mgmAlgCandidates(n int) ([]byte, error) {
 	if t.atLeast(5, 3) {
 		m, err := t.getMetadata(refMgmKey)
-		if _, isSW := apdu.SW(err); err != nil && !isSW {
-			return nil, err // transport failure or a malformed answer
+		if err != nil && !t.metadataUnknown(refMgmKey, err) {
+			return nil, err
 		}
 		if err == nil && m.alg != 0 {
 			return []byte{m.alg}, nil

@@ -331,11 +331,10 @@ func (t *Token) readSlot(s keySlot) (*keyInfo, error) {
 			}
 		case apdu.IsNotFound(err):
 			readCert = t.knownCerts[s.ref] // empty slot, unless we wrote a certificate there
+		case !t.metadataUnknown(s.ref, err):
+			return nil, err // transport failure
 		default:
-			if _, isSW := apdu.SW(err); !isSW {
-				return nil, err // transport failure or a malformed answer
-			}
-			// The card refuses metadata for this slot: fall back to its certificate.
+			// The card does not tell this slot's metadata: its certificate may.
 		}
 	}
 	if readCert {

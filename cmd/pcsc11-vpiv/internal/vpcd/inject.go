@@ -15,12 +15,13 @@ import (
 // answers real cards and flaky readers produce.
 const (
 	InjectNone       = ""
-	InjectTruncate   = "truncate"    // answer a single byte: no status word
-	InjectGarbageTLV = "garbage-tlv" // GET DATA answers claim more bytes than they hold
-	InjectEndless61  = "endless-61"  // the status word is always 61 FF: "more data", forever
-	InjectSlow       = "slow"        // answer after a delay
-	InjectEmpty61    = "empty-61"    // the answer is 61 10 with no data: "more", and never any
-	InjectMute       = "mute"        // the card stops answering (until removed or stopped)
+	InjectTruncate   = "truncate"     // answer a single byte: no status word
+	InjectGarbageTLV = "garbage-tlv"  // GET DATA answers claim more bytes than they hold
+	InjectEndless61  = "endless-61"   // the status word is always 61 FF: "more data", forever
+	InjectSlow       = "slow"         // answer after a delay
+	InjectEmpty61    = "empty-61"     // the answer is 61 10 with no data: "more", and never any
+	InjectMute       = "mute"         // the card stops answering (until removed or stopped)
+	InjectBadMeta    = "bad-metadata" // GET METADATA answers 01 02 11 11: an algorithm of two bytes
 )
 
 // muteDelay is "never" for InjectMute: the answer waits until the card is removed or
@@ -34,6 +35,7 @@ var injectModes = map[string]string{
 	InjectSlow:       "delay the answer (--inject-delay)",
 	InjectEmpty61:    "answer 61 10 with no data, to every command including GET RESPONSE",
 	InjectMute:       "stop answering from the Nth command on (--inject-every N), until removal",
+	InjectBadMeta:    "answer every successful GET METADATA with a malformed template (01 02 11 11)",
 }
 
 func init() {
@@ -95,15 +97,24 @@ func NewInjector(mode string, every int, delay time.Duration) (*Injector, error)
 }
 
 // eligible says whether a response counts for the mode: garbage-tlv only touches
-// successful GET DATA answers that start with a TLV, every other mode any answer.
+// successful GET DATA answers that start with a TLV, bad-metadata successful GET
+// METADATA answers, every other mode any answer.
 func (in *Injector) eligible(cmd, resp []byte) bool {
-	if ObjectMode(in.Mode) {
+	switch {
+	case ObjectMode(in.Mode):
 		return false
+	case in.Mode == InjectGarbageTLV:
+		return successWith(cmd, resp, 0xCB, 4)
+	case in.Mode == InjectBadMeta:
+		return successWith(cmd, resp, 0xF7, 2)
 	}
-	if in.Mode != InjectGarbageTLV {
-		return true
-	}
-	if len(cmd) < 2 || cmd[1] != 0xCB || len(resp) < 4 {
+	return true
+}
+
+// successWith: cmd has instruction ins and resp, at least minLen bytes, a success
+// status word (90 00 or 61 xx).
+func successWith(cmd, resp []byte, ins byte, minLen int) bool {
+	if len(cmd) < 2 || cmd[1] != ins || len(resp) < minLen {
 		return false
 	}
 	sw1 := resp[len(resp)-2]
@@ -142,6 +153,8 @@ func (in *Injector) Apply(cmd, resp []byte) ([]byte, time.Duration) {
 		return out, 0
 	case InjectGarbageTLV:
 		return corruptLength(resp), 0
+	case InjectBadMeta:
+		return []byte{0x01, 0x02, 0x11, 0x11, 0x90, 0x00}, 0
 	case InjectSlow:
 		return resp, in.Delay
 	case InjectEmpty61:
