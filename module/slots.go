@@ -24,21 +24,9 @@ func (l *Library) SlotList(tokenPresent bool) ([]slot.ID, ck.ULong) {
 	if rv != ck.CKR_OK {
 		return nil, ck.CKR_OK
 	}
-	// The manager asks pcscd and may wait a moment for its monitor to report a reader
-	// just plugged in: not under the library lock.
-	var ids []slot.ID
-	var err error
-	mk := l.markOf(nil, nil)
-	l.released(func() { ids, err = m.Slots(tokenPresent) })
-	if rv := mk.check(l); rv != ck.CKR_OK {
+	ids, rv := l.listSlots(m, tokenPresent)
+	if rv != ck.CKR_OK {
 		return nil, rv
-	}
-	if err != nil {
-		Logf("C_GetSlotList: %v", err)
-		return nil, rvOf(err)
-	}
-	for _, id := range ids {
-		l.known[id] = true
 	}
 	if tokenPresent {
 		// A slot whose card is new since its sessions were opened: drop them now so the
@@ -50,9 +38,30 @@ func (l *Library) SlotList(tokenPresent bool) ([]slot.ID, ck.ULong) {
 	return ids, ck.CKR_OK
 }
 
+// listSlots asks the slot manager for its slots and records them as known (l.mu held).
+// The manager asks pcscd and may wait a moment for its monitor to report a reader just
+// plugged in: not under the library lock.
+func (l *Library) listSlots(m Manager, tokenPresent bool) ([]slot.ID, ck.ULong) {
+	var ids []slot.ID
+	var err error
+	mk := l.markOf(nil, nil)
+	l.released(func() { ids, err = m.Slots(tokenPresent) })
+	if rv := mk.check(l); rv != ck.CKR_OK {
+		return nil, rv
+	}
+	if err != nil {
+		Logf("slot listing: %v", err)
+		return nil, rvOf(err)
+	}
+	for _, id := range ids {
+		l.known[id] = true
+	}
+	return ids, ck.CKR_OK
+}
+
 // checkSlot validates a slot ID (l.mu held): IDs come from C_GetSlotList; an unknown ID
-// gets one fresh listing (an application may have remembered it from earlier), asked
-// of pcscd with the library lock released, as C_GetSlotList does.
+// gets one fresh listing (listSlots: an application may have remembered it from
+// earlier).
 func (l *Library) checkSlot(id slot.ID) (Manager, ck.ULong) {
 	if !l.initialized {
 		return nil, ck.CKR_CRYPTOKI_NOT_INITIALIZED
@@ -62,18 +71,8 @@ func (l *Library) checkSlot(id slot.ID) (Manager, ck.ULong) {
 		return nil, ck.CKR_SLOT_ID_INVALID
 	}
 	if !l.known[id] {
-		var ids []slot.ID
-		var err error
-		mk := l.markOf(nil, nil)
-		l.released(func() { ids, err = m.Slots(false) })
-		if rv := mk.check(l); rv != ck.CKR_OK {
+		if _, rv := l.listSlots(m, false); rv != ck.CKR_OK {
 			return nil, rv
-		}
-		if err != nil {
-			return nil, rvOf(err)
-		}
-		for _, i := range ids {
-			l.known[i] = true
 		}
 		if !l.known[id] {
 			return nil, ck.CKR_SLOT_ID_INVALID
