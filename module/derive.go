@@ -3,7 +3,6 @@ package module
 import (
 	"encoding/asn1"
 	"encoding/binary"
-	"slices"
 
 	"github.com/pcsc11/pcsc11/ck"
 	"github.com/pcsc11/pcsc11/slot"
@@ -21,26 +20,14 @@ type ECDHParams struct {
 // CKO_SECRET_KEY session object.
 func (l *Library) DeriveKey(h ck.ULong, mech Mechanism, base ck.ULong, tmpl []Attr) (ck.ULong, ck.ULong) {
 	return withSessionValue(l, h, func(s *session, ts *tokenState) (ck.ULong, ck.ULong) {
-		obj, rv := l.object(ts, base)
-		if rv == ck.CKR_OBJECT_HANDLE_INVALID {
-			return 0, ck.CKR_KEY_HANDLE_INVALID
-		}
+		obj, _, rv := l.usableKey(ts, base, mech.Type, ck.CKF_DERIVE)
 		if rv != ck.CKR_OK {
 			return 0, rv
 		}
+		if mech.Type != ck.CKM_ECDH1_DERIVE {
+			return 0, ck.CKR_MECHANISM_INVALID
+		}
 		a := obj.Attrs
-		if class, _ := a[ck.CKA_CLASS].(ck.ULong); class != ck.CKO_PRIVATE_KEY {
-			return 0, ck.CKR_KEY_TYPE_INCONSISTENT
-		}
-		if d, _ := a[ck.CKA_DERIVE].(bool); !d {
-			return 0, ck.CKR_KEY_FUNCTION_NOT_PERMITTED
-		}
-		if mech.Type != ck.CKM_ECDH1_DERIVE || !hasMechanism(mechanisms(ts.card), mech.Type, ck.CKF_DERIVE) {
-			return 0, ck.CKR_MECHANISM_INVALID
-		}
-		if allowed, ok := a[ck.CKA_ALLOWED_MECHANISMS].([]ck.ULong); ok && !slices.Contains(allowed, mech.Type) {
-			return 0, ck.CKR_MECHANISM_INVALID
-		}
 		p := mech.ECDH
 		if p == nil || p.KDF != ck.CKD_NULL || len(p.SharedData) != 0 {
 			return 0, ck.CKR_MECHANISM_PARAM_INVALID

@@ -333,9 +333,9 @@ type OutBuf struct {
 }
 
 // usableKey is the key object of handle key, checked for use with mechanism mech by the
-// function of usage: CKF_SIGN, CKF_VERIFY, CKF_ENCRYPT or CKF_DECRYPT (l.mu held).
-// Signing and decryption are the card's, with a private key whose CKA_SIGN or
-// CKA_DECRYPT is true; verification and encryption are done in software with the
+// function of usage: CKF_SIGN, CKF_VERIFY, CKF_ENCRYPT, CKF_DECRYPT or CKF_DERIVE (l.mu
+// held). Signing, decryption and derivation are the card's, with a private key whose
+// CKA_SIGN, CKA_DECRYPT or CKA_DERIVE is true; verification and encryption are done in software with the
 // public half, so a public key or a private key object serves, and only a public key's
 // explicit CKA_VERIFY or CKA_ENCRYPT false forbids it. The mechanism must be the
 // card's for that function and in the key's CKA_ALLOWED_MECHANISMS, when it has them.
@@ -348,7 +348,7 @@ func (l *Library) usableKey(ts *tokenState, key, mech, usage ck.ULong) (obj slot
 	a := obj.Attrs
 	class, _ := a[ck.CKA_CLASS].(ck.ULong)
 	permitted, set := a[usageAttr[usage]].(bool)
-	onCard := usage == ck.CKF_SIGN || usage == ck.CKF_DECRYPT
+	onCard := usage != ck.CKF_VERIFY && usage != ck.CKF_ENCRYPT
 	switch {
 	case class != ck.CKO_PRIVATE_KEY && (onCard || class != ck.CKO_PUBLIC_KEY):
 		return obj, nil, ck.CKR_KEY_TYPE_INCONSISTENT
@@ -366,6 +366,7 @@ func (l *Library) usableKey(ts *tokenState, key, mech, usage ck.ULong) (obj slot
 // usageAttr is the key attribute that permits each function.
 var usageAttr = map[ck.ULong]ck.ULong{
 	ck.CKF_SIGN: ck.CKA_SIGN, ck.CKF_VERIFY: ck.CKA_VERIFY, ck.CKF_ENCRYPT: ck.CKA_ENCRYPT, ck.CKF_DECRYPT: ck.CKA_DECRYPT,
+	ck.CKF_DERIVE: ck.CKA_DERIVE,
 }
 
 // keyObject is the key object of handle key (l.mu held).

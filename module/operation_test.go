@@ -68,7 +68,7 @@ func TestAfterCallEndsOperation(t *testing.T) {
 	l.AfterCall(999, OpSign, ck.CKR_ARGUMENTS_BAD)
 }
 
-// usableKey is the one key check of the four key-using families.
+// usableKey is the one key check of the four key-using families and of C_DeriveKey.
 func TestUsableKey(t *testing.T) {
 	l, s, signKey, _ := loggedIn(t, 1)
 	find := func(tmpl ...Attr) ck.ULong { return findAll(t, l, s, tmpl)[0] }
@@ -77,6 +77,7 @@ func TestUsableKey(t *testing.T) {
 	decryptOnly := find(Attr{Type: ck.CKA_ID, Value: []byte{6}})
 	ec := find(Attr{Type: ck.CKA_ID, Value: []byte{4}}) // CKA_ALLOWED_MECHANISMS: ECDSA, ECDSA_SHA256
 	rsa, ecdsa384 := Mechanism{Type: ck.CKM_RSA_PKCS}, Mechanism{Type: ck.CKM_ECDSA_SHA384}
+	ecdh := Mechanism{Type: ck.CKM_ECDH1_DERIVE}
 	for _, c := range []struct {
 		name string
 		init func() ck.ULong
@@ -93,6 +94,9 @@ func TestUsableKey(t *testing.T) {
 		{"verify, not allowed", func() ck.ULong { return l.VerifyInit(s, ecdsa384, ec) }, ck.CKR_MECHANISM_INVALID},
 		{"encrypt, no such key", func() ck.ULong { return l.EncryptInit(s, rsa, 0xdead) }, ck.CKR_KEY_HANDLE_INVALID},
 		{"encrypt, a certificate", func() ck.ULong { return l.EncryptInit(s, rsa, cert) }, ck.CKR_KEY_TYPE_INCONSISTENT},
+		{"derive, no such key", func() ck.ULong { _, rv := l.DeriveKey(s, ecdh, 0xdead, nil); return rv }, ck.CKR_KEY_HANDLE_INVALID},
+		{"derive, a public key", func() ck.ULong { _, rv := l.DeriveKey(s, ecdh, pub, nil); return rv }, ck.CKR_KEY_TYPE_INCONSISTENT},
+		{"derive, CKA_DERIVE false", func() ck.ULong { _, rv := l.DeriveKey(s, ecdh, signKey, nil); return rv }, ck.CKR_KEY_FUNCTION_NOT_PERMITTED},
 		{"verify with the private key object", func() ck.ULong { return l.VerifyInit(s, rsa, signKey) }, ck.CKR_OK},
 		{"encrypt with the public key", func() ck.ULong { return l.EncryptInit(s, rsa, pub) }, ck.CKR_OK},
 		{"decrypt with its key", func() ck.ULong { return l.DecryptInit(s, rsa, decryptOnly) }, ck.CKR_OK},
