@@ -239,7 +239,7 @@ func (l *Library) finishOp(h ck.ULong, kind Op, data []byte, single bool, out Ou
 // ends the operation.
 func (l *Library) finish(s *session, ts *tokenState, at **activeOp, data []byte, feed bool, out OutBuf, sig []byte) (ck.ULong, ck.ULong) {
 	o := *at
-	fail := func(rv ck.ULong) (ck.ULong, ck.ULong) {
+	end := func(rv ck.ULong) (ck.ULong, ck.ULong) { // ends the operation, answering rv
 		if *at == o {
 			*at = nil
 		}
@@ -259,14 +259,14 @@ func (l *Library) finish(s *session, ts *tokenState, at **activeOp, data []byte,
 	if !o.done {
 		if feed {
 			if rv := o.update(data); rv != ck.CKR_OK {
-				return fail(rv)
+				return end(rv)
 			}
 		}
 		*at = nil
 		res, rv := o.family.finish(finishCall{l: l, s: s, ts: ts, sig: sig, auth: o.auth})
 		if rv != ck.CKR_OK {
 			clear(res)
-			return fail(rv)
+			return end(rv)
 		}
 		o.result, o.done = res, true
 	}
@@ -278,7 +278,7 @@ func (l *Library) finish(s *session, ts *tokenState, at **activeOp, data []byte,
 		return ck.ULong(n), ck.CKR_BUFFER_TOO_SMALL
 	}
 	copy(out.Buf, o.result)
-	fail(ck.CKR_OK)
+	end(ck.CKR_OK)
 	return ck.ULong(n), ck.CKR_OK
 }
 

@@ -75,6 +75,8 @@ var errBadMetadata = errors.New("piv: malformed metadata")
 // failure is not: it is the caller's error.
 func (t *Token) metadataUnknown(ref byte, err error) bool {
 	if errors.Is(err, errBadMetadata) {
+		// skipBad logs once per object tag; F7 (the instruction) + ref names this answer
+		// apart from the data objects and from the slot's parsed metadata (ref alone).
 		t.skipBad(0xF70000|uint32(ref), "GET METADATA answer", err)
 		return true
 	}
